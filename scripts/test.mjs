@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm test`: type-check, bundle, run the whole jest suite, then, when running as root, run the sandbox and
+// end-to-end tests (`*.sandbox.test.ts`) a second time as an unprivileged user with subuid/subgid ranges, so
+// the rootless path is tested for real. Extra arguments are passed to jest (e.g. `npm test -- test/unit/parser`).
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const repo = resolve(import.meta.dirname, "..");
+const args = process.argv.slice(2);
+const testUser = process.env.TSBUILD_TEST_USER ?? "tsbuild-test";
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { stdio: "inherit", cwd: repo, ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+function step(name, status) {
+  if (status !== 0) {
+    console.error(`\nnpm test: ${name} failed (exit ${status})`);
+    process.exit(status);
+  }
+}
+
+const jestEnv = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim() };
+const jestBin = join(repo, "node_modules", "jest", "bin", "jest.js");
+
+if (args.length === 0) step("type-check (tsc --noEmit)", run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]));
+step("bundle", run(process.execPath, [join(repo, "scripts/bundle.mjs")]));
+step("jest", run(process.execPath, [jestBin, "--maxWorkers=2", ...args], { env: jestEnv }));
+
+if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
+  const id = spawnSync("id", ["-u", testUser], { encoding: "utf8" });
+  if (id.status !== 0) {
+    console.error(
+      `\nnpm test: running as root, but the unprivileged test user '${testUser}' does not exist, so the rootless\n` +
+        `sandbox tests cannot run. Create it with 'bash scripts/setup.sh' (or set TSBUILD_TEST_ROOTLESS=0 to skip them).`,
+    );
+    process.exit(1);
+  }
+  // The test user may not be able to traverse the checkout's parent directories: run from a readable copy.
+  let dir = repo;
+  let copy;
+  if (spawnSync("runuser", ["-u", testUser, "--", "test", "-r", join(repo, "package.json")]).status !== 0) {
+    copy = mkdtempSync(join(tmpdir(), "tsbuild-rootless-"));
+    cpSync(repo, copy, { recursive: true, filter: (src) => !src.includes("/.git/") && !src.endsWith("/.git") });
+    chmodSync(copy, 0o755);
+    dir = copy;
+  }
+  const home = spawnSync("sh", ["-c", `getent passwd ${testUser} | cut -d: -f6`], { encoding: "utf8" }).stdout.trim();
+  const env = [
+    `HOME=${home}`,
+    `PATH=${process.env.PATH}`,
+    `CI=${process.env.CI ?? ""}`,
+    `NODE_OPTIONS=--experimental-vm-modules`,
+    `TSBUILD_TEST_CACHE=${process.env.TSBUILD_TEST_CACHE ?? ""}`,
+  ];
+  const pattern = args.length ? args : ["\\.sandbox\\.test\\.ts$"];
+  console.log(`\nnpm test: rootless pass as '${testUser}' (${pattern.join(" ")})`);
+  const status = run("runuser", ["-u", testUser, "--", "env", ...env, process.execPath, join(dir, "node_modules/jest/bin/jest.js"),
+    "--maxWorkers=2", "--cacheDirectory", join(tmpdir(), `jest-${testUser}`), "--passWithNoTests", ...pattern], { cwd: dir });
+  if (copy) rmSync(copy, { recursive: true, force: true });
+  step(`rootless jest as ${testUser}`, status);
+}
