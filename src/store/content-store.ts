@@ -1,0 +1,306 @@
+/**
+ * The filesystem content store: `blobs/sha256/<hex>`, written only through owner-tagged temp files in `ingest/`
+ * that are hashed while streaming, fsynced, and renamed into place (then the directory is fsynced). A crash leaves
+ * either the whole blob or a temp file that the next process reaps once its owner is gone.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import { isDigest, sha256, type Digest } from "../util/digest.js";
+import { StoreError, ioError } from "./errors.js";
+import { fsyncDir, reapStaleTemps, statOrUndefined, tempName } from "./fs-util.js";
+import { rootLayout, type RootLayout } from "./root.js";
+import type {
+  BlobInfo,
+  BlobWriter,
+  ByteSource,
+  ContentStore,
+  IngestExpected,
+  StoreCallOptions,
+  VerifyResult,
+} from "./types.js";
+
+const prepared = new Map<string, Promise<void>>();
+
+/** Create the root's directories and reap stale temp files, once per process and root. */
+export function prepareRoot(layout: RootLayout): Promise<void> {
+  let p = prepared.get(layout.root);
+  if (!p) {
+    p = (async () => {
+      try {
+        for (const dir of [layout.blobs, layout.ingest, layout.images, layout.leases, layout.locks, layout.snapshots, layout.cache, layout.tmp]) {
+          await mkdir(dir, { recursive: true });
+        }
+        for (const dir of [layout.ingest, layout.images, layout.leases, layout.tmp]) await reapStaleTemps(dir);
+      } catch (err) {
+        prepared.delete(layout.root);
+        throw ioError(`cannot prepare tsbuild root ${layout.root}`, err);
+      }
+    })();
+    prepared.set(layout.root, p);
+  }
+  return p;
+}
+
+/** Open (creating if needed) the content store of a tsbuild root. */
+export async function openContentStore(root: string): Promise<ContentStore> {
+  const layout = rootLayout(root);
+  await prepareRoot(layout);
+  return new FsContentStore(layout);
+}
+
+function notFound(digest: Digest): StoreError {
+  return new StoreError("TSB_STORE_NOT_FOUND", `blob ${digest} is not in the content store`, {
+    hint: "pull, load or import the image that contains it again",
+  });
+}
+
+function normalizeExpected(e: IngestExpected | Digest | undefined): IngestExpected {
+  return typeof e === "string" ? { digest: e } : (e ?? {});
+}
+
+class FsContentStore implements ContentStore {
+  readonly layout: RootLayout;
+
+  constructor(layout: RootLayout) {
+    this.layout = layout;
+  }
+
+  path(digest: Digest): string {
+    if (!isDigest(digest)) throw new StoreError("TSB_STORE_INVALID", `not a sha256 digest: ${JSON.stringify(digest)}`);
+    return join(this.layout.blobs, digest.slice(7));
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return (await statOrUndefined(this.path(digest)))?.isFile() ?? false;
+  }
+
+  async info(digest: Digest): Promise<BlobInfo> {
+    const st = await statOrUndefined(this.path(digest));
+    if (!st?.isFile()) throw notFound(digest);
+    return { digest, size: st.size };
+  }
+
+  async openRead(digest: Digest, opts: { readonly start?: number } = {}): Promise<Readable> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path(digest), "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw notFound(digest);
+      throw ioError(`cannot open blob ${digest}`, err);
+    }
+    return fh.createReadStream({ start: opts.start ?? 0, autoClose: true });
+  }
+
+  async readBytes(digest: Digest): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.path(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw notFound(digest);
+      throw ioError(`cannot read blob ${digest}`, err);
+    }
+    const actual = sha256(data);
+    if (actual !== digest) {
+      throw new StoreError("TSB_STORE_CORRUPT", `blob ${digest} is corrupt (its content hashes to ${actual})`, {
+        hint: "run 'tsbuild prune' after removing the image, or re-pull it",
+      });
+    }
+    return data;
+  }
+
+  async readJson<T = unknown>(digest: Digest): Promise<T> {
+    const data = await this.readBytes(digest);
+    try {
+      return JSON.parse(data.toString("utf8")) as T;
+    } catch (err) {
+      throw new StoreError("TSB_STORE_INVALID", `blob ${digest} is not valid JSON`, { cause: err, hint: "the blob is not a manifest, index or config" });
+    }
+  }
+
+  async verify(digest: Digest): Promise<VerifyResult> {
+    const hash = createHash("sha256");
+    let size = 0;
+    const src = createReadStream(this.path(digest));
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    const actual = `sha256:${hash.digest("hex")}` as Digest;
+    return actual === digest ? { digest, ok: true, size } : { digest, ok: false, actual, size };
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    const names = await readdir(this.layout.blobs);
+    for (const name of names) {
+      const digest = `sha256:${name}`;
+      if (!isDigest(digest)) continue;
+      const st = await statOrUndefined(join(this.layout.blobs, name));
+      if (st?.isFile()) yield { digest, size: st.size };
+    }
+  }
+
+  async writer(opts: { readonly limit?: number | undefined } = {}): Promise<BlobWriter> {
+    const tmp = join(this.layout.ingest, tempName());
+    let fh: FileHandle;
+    try {
+      fh = await open(tmp, "wx", 0o644);
+    } catch (err) {
+      throw ioError(`cannot create ingest file in ${this.layout.ingest}`, err);
+    }
+    return new FileBlobWriter(this, fh, tmp, opts.limit);
+  }
+
+  async ingest(expected: IngestExpected, source: ByteSource, opts: StoreCallOptions = {}): Promise<BlobInfo> {
+    if (expected.digest !== undefined && (await this.has(expected.digest))) {
+      (source as Partial<Readable>).destroy?.();
+      return this.#existing(expected);
+    }
+    const w = (await this.writer({ limit: expected.size })) as FileBlobWriter;
+    try {
+      await pipeline(source, w.stream, opts.signal ? { signal: opts.signal } : {});
+      return await w.commit(expected);
+    } catch (err) {
+      await w.abort();
+      if (err instanceof StoreError) throw err;
+      if ((err as Error).name === "AbortError") throw err;
+      throw ioError(`cannot ingest ${expected.digest ?? "blob"}`, err);
+    }
+  }
+
+  async putBytes(data: Uint8Array | string, expected: IngestExpected = {}): Promise<BlobInfo> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    const digest = sha256(bytes);
+    if (await this.has(digest)) return this.#existing({ ...expected, digest: expected.digest ?? digest }, digest);
+    return this.ingest(expected, Readable.from([bytes]));
+  }
+
+  /** The blob already exists: check the caller's expectations and refresh its mtime (GC grace period). */
+  async #existing(expected: IngestExpected, actualDigest?: Digest): Promise<BlobInfo> {
+    const digest = actualDigest ?? expected.digest!;
+    if (expected.digest !== undefined && expected.digest !== digest) {
+      throw digestMismatch(expected.digest, digest);
+    }
+    const info = await this.info(digest);
+    if (expected.size !== undefined && expected.size !== info.size) throw sizeMismatch(digest, expected.size, info.size);
+    await touch(this.path(digest));
+    return info;
+  }
+}
+
+async function touch(path: string): Promise<void> {
+  const now = new Date();
+  await utimes(path, now, now).catch(() => undefined);
+}
+
+function digestMismatch(expected: Digest, actual: Digest): StoreError {
+  return new StoreError("TSB_STORE_DIGEST_MISMATCH", `content digest mismatch: expected ${expected}, got ${actual}`, {
+    hint: "the source sent different bytes than its descriptor says; retry, or check the registry or archive",
+  });
+}
+
+function sizeMismatch(what: string, expected: number, actual: number): StoreError {
+  return new StoreError("TSB_STORE_SIZE_MISMATCH", `size mismatch for ${what}: expected ${expected} bytes, got ${actual}${actual > expected ? " or more" : ""}`, {
+    hint: "the source sent different bytes than its descriptor says; retry, or check the registry or archive",
+  });
+}
+
+class FileBlobWriter implements BlobWriter {
+  readonly stream: Writable;
+  readonly #store: FsContentStore;
+  readonly #tmp: string;
+  readonly #hash: Hash = createHash("sha256");
+  #fh: FileHandle | undefined;
+  #written = 0;
+  #state: "open" | "committed" | "aborted" = "open";
+
+  constructor(store: FsContentStore, fh: FileHandle, tmp: string, limit: number | undefined) {
+    this.#store = store;
+    this.#fh = fh;
+    this.#tmp = tmp;
+    this.stream = new Writable({
+      highWaterMark: 1 << 20,
+      write: (chunk: Buffer, _enc, cb) => {
+        if (limit !== undefined && this.#written + chunk.length > limit) {
+          cb(sizeMismatch("blob being ingested", limit, this.#written + chunk.length));
+          return;
+        }
+        this.#hash.update(chunk);
+        this.#written += chunk.length;
+        fh.write(chunk).then(() => cb(), cb);
+      },
+      final: (cb) => {
+        fh.sync().then(() => cb(), cb);
+      },
+    });
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  async commit(expectedArg?: IngestExpected | Digest): Promise<BlobInfo> {
+    if (this.#state !== "open") throw new StoreError("TSB_STORE_INVALID", `blob writer already ${this.#state}`);
+    const expected = normalizeExpected(expectedArg);
+    try {
+      if (!this.stream.writableFinished) {
+        if (!this.stream.writableEnded) this.stream.end();
+        await finished(this.stream);
+      }
+      const digest = `sha256:${this.#hash.digest("hex")}` as Digest;
+      const size = this.#written;
+      if (expected.size !== undefined && expected.size !== size) throw sizeMismatch(expected.digest ?? digest, expected.size, size);
+      if (expected.digest !== undefined && expected.digest !== digest) throw digestMismatch(expected.digest, digest);
+      await this.#fh!.close();
+      this.#fh = undefined;
+      const target = this.#store.path(digest);
+      if ((await statOrUndefined(target))?.isFile()) {
+        // Another writer won the race with identical bytes: keep theirs.
+        await rm(this.#tmp, { force: true });
+        await touch(target);
+      } else {
+        await rename(this.#tmp, target);
+        await fsyncDir(this.#store.layout.blobs);
+      }
+      this.#state = "committed";
+      return { digest, size };
+    } catch (err) {
+      await this.abort();
+      throw ioError("cannot commit blob", err);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state === "committed") return;
+    this.#state = "aborted";
+    if (!this.stream.destroyed) this.stream.destroy();
+    await this.#fh?.close().catch(() => undefined);
+    this.#fh = undefined;
+    await rm(this.#tmp, { force: true });
+  }
+}
+
+/** Delete a blob. Only GC calls this (it is not part of the ContentStore contract). */
+export async function removeBlob(layout: RootLayout, digest: Digest): Promise<void> {
+  await rm(join(layout.blobs, digest.slice(7)), { force: true });
+}
+
+/** Byte size of files under a directory (recursive, no symlink following); for `du`. */
+export async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await dirSize(p);
+    else if (e.isFile()) total += (await stat(p).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
+}

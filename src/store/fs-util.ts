@@ -1,0 +1,104 @@
+/**
+ * Small crash-safety primitives shared by the store: owner-tagged temp names, liveness checks, directory fsync
+ * and atomic whole-file writes (tmp + fsync + rename + fsync dir).
+ */
+import { randomBytes } from "node:crypto";
+import { open, readdir, rename, rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "-");
+
+/**
+ * A temp file name that records its owner: `<pid>.<random>.<host>[suffix]`. Stale-file reaping relies on it: a file
+ * is removed only when its owner process is known to be gone.
+ */
+export function tempName(suffix = ""): string {
+  return `${process.pid}.${randomBytes(6).toString("hex")}.${HOST}${suffix}`;
+}
+
+/** The owner of a file named by `tempName`, or undefined for foreign names. */
+export function tempOwner(name: string): { readonly pid: number; readonly host: string } | undefined {
+  const m = /^(\d+)\.[0-9a-f]{12}\.([A-Za-z0-9.-]+?)(\.tmp)?$/.exec(name);
+  if (!m) return undefined;
+  return { pid: Number(m[1]), host: m[2]! };
+}
+
+/**
+ * Whether the process `pid` on `host` may still be running. Other hosts are assumed alive (we cannot tell), and
+ * EPERM means the process exists under another user.
+ */
+export function isOwnerAlive(pid: number, host: string): boolean {
+  if (host !== HOST) return true;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Remove files in `dir` named by `tempName` whose owner process is gone. Returns the names removed. */
+export async function reapStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const owner = tempOwner(name);
+    if (!owner || isOwnerAlive(owner.pid, owner.host)) continue;
+    await rm(join(dir, name), { force: true, recursive: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** fsync a directory so a rename or unlink inside it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Replace `path` atomically with `data`: write a sibling temp file, fsync it, rename it over `path`, fsync the
+ * directory. Readers see the old or the new content, never a mix.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, tempName(".tmp"));
+  const fh = await open(tmp, "wx", mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** `stat` that returns undefined for ENOENT. */
+export async function statOrUndefined(path: string): Promise<import("node:fs").Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
