@@ -216,6 +216,7 @@ class FileBlobWriter implements BlobWriter {
   #fh: FileHandle | undefined;
   #written = 0;
   #state: "open" | "committed" | "aborted" = "open";
+  #info: BlobInfo | undefined;
 
   constructor(store: FsContentStore, fh: FileHandle, tmp: string, limit: number | undefined) {
     this.#store = store;
@@ -242,20 +243,30 @@ class FileBlobWriter implements BlobWriter {
     return this.#written;
   }
 
-  async commit(expectedArg?: IngestExpected | Digest): Promise<BlobInfo> {
+  async finish(): Promise<BlobInfo> {
+    if (this.#info) return this.#info;
     if (this.#state !== "open") throw new StoreError("TSB_STORE_INVALID", `blob writer already ${this.#state}`);
-    const expected = normalizeExpected(expectedArg);
     try {
       if (!this.stream.writableFinished) {
         if (!this.stream.writableEnded) this.stream.end();
         await finished(this.stream);
       }
-      const digest = `sha256:${this.#hash.digest("hex")}` as Digest;
-      const size = this.#written;
-      if (expected.size !== undefined && expected.size !== size) throw sizeMismatch(expected.digest ?? digest, expected.size, size);
-      if (expected.digest !== undefined && expected.digest !== digest) throw digestMismatch(expected.digest, digest);
       await this.#fh!.close();
       this.#fh = undefined;
+    } catch (err) {
+      await this.abort();
+      throw ioError("cannot write blob", err);
+    }
+    this.#info = { digest: `sha256:${this.#hash.digest("hex")}` as Digest, size: this.#written };
+    return this.#info;
+  }
+
+  async commit(expectedArg?: IngestExpected | Digest): Promise<BlobInfo> {
+    const expected = normalizeExpected(expectedArg);
+    const { digest, size } = await this.finish();
+    try {
+      if (expected.size !== undefined && expected.size !== size) throw sizeMismatch(expected.digest ?? digest, expected.size, size);
+      if (expected.digest !== undefined && expected.digest !== digest) throw digestMismatch(expected.digest, digest);
       const target = this.#store.path(digest);
       if ((await statOrUndefined(target))?.isFile()) {
         // Another writer won the race with identical bytes: keep theirs.

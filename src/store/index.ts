@@ -16,6 +16,19 @@ export { resolveRoot, rootLayout, type ResolveRootOptions, type RootLayout } fro
 export { openContentStore } from "./content-store.js";
 export { StoreError, type StoreErrorCode } from "./errors.js";
 export { tempName, writeFileAtomic, fsyncDir } from "./fs-util.js";
+export { acquireLock, withLock, type LockHandle, type LockOptions } from "./lock.js";
+export { addToLease, createLease, deleteLease, getLease, listLeases, withLease, type CreateLeaseOptions, type Lease } from "./leases.js";
+export {
+  diskUsage,
+  prune,
+  registerRootProvider,
+  type ProviderPruneOptions,
+  type PruneOptions,
+  type PruneReport,
+  type RootProvider,
+  type UsageRow,
+} from "./gc.js";
+export { fsck, type FsckReport } from "./fsck.js";
 export type {
   BlobInfo,
   BlobWriter,

@@ -40,6 +40,11 @@ export interface BlobWriter {
    * If the same blob already exists (another writer won the race), the temp file is discarded.
    */
   commit(expected?: IngestExpected | Digest): Promise<BlobInfo>;
+  /**
+   * End the stream, fsync and hash it without publishing: lets a caller stage content (e.g. archive entries whose
+   * expected digest is known only later) and then `commit` or `abort`. Idempotent.
+   */
+  finish(): Promise<BlobInfo>;
   /** Discard everything written. Safe to call after a failed commit; a no-op after a successful one. */
   abort(): Promise<void>;
 }
