@@ -287,6 +287,8 @@ class ShellWord {
     const unsupported = (): Fail =>
       new Fail("TSB_EXPAND_UNSUPPORTED", `unsupported modifier (${chs}) in substitution`, "supported: ${v:-w} ${v-w} ${v:+w} ${v+w} ${v:?m} ${v?m} ${v#p} ${v##p} ${v%p} ${v%%p} ${v/p/r} ${v//p/r}");
 
+    // BuildKit reports "unsupported modifier" here; an unclosed brace is the real problem.
+    if (ch === EOF) throw new Fail("TSB_EXPAND_SYNTAX", "syntax error: missing '}'", HINT_SYNTAX);
     if (ch === "}") {
       const value = this.#getEnv(name);
       if (value === undefined && skipUnset) return `\${${name}}`;
