@@ -8,4 +8,5 @@ export type CommandLoader = () => Promise<{ readonly command: CommandModule<obje
 
 export const commands: readonly CommandLoader[] = [
   () => import("./build.js"),
+  () => import("./unshare.js"),
 ];
