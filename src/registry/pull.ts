@@ -1,0 +1,81 @@
+/**
+ * Pull: resolve a reference for a platform, store the index/manifest bytes, then download config and layers
+ * concurrently (per-host queue) straight into the content store, which verifies digest and size while streaming.
+ * Blobs already in the store are never fetched. Everything is held by a lease until the image is recorded.
+ */
+import type { ContentStore } from "../store/index.js";
+import { withLease } from "../store/index.js";
+import type { ImageReference } from "../image/reference.js";
+import type { Descriptor } from "../image/types.js";
+import type { BlobSources } from "./blob-sources.js";
+import type { RegistryClient } from "./client.js";
+import { hostPlatform } from "./platform.js";
+import type { PullOptions, PullResult } from "./types.js";
+
+const PULL_LEASE_TTL_MS = 24 * 3600_000;
+
+/** Pull `ref` into `store` (and record it in `opts.images`). */
+export async function pullImage(client: RegistryClient, store: ContentStore, ref: ImageReference, opts: PullOptions = {}, sources?: BlobSources): Promise<PullResult> {
+  const platform = opts.platform ?? hostPlatform();
+  const resolved = await client.resolve(ref, platform, { signal: opts.signal });
+  const { target, manifest, parsed } = resolved;
+  opts.onProgress?.({ kind: "resolved", ref: ref.full, digest: manifest.descriptor.digest });
+
+  const seen = new Set<string>();
+  const blobs: Descriptor[] = [];
+  for (const d of [parsed.config, ...parsed.layers]) {
+    if (!seen.has(d.digest)) {
+      seen.add(d.digest);
+      blobs.push(d);
+    }
+  }
+  const digests = [target.descriptor.digest, manifest.descriptor.digest, ...blobs.map((b) => b.digest)];
+
+  return withLease(store.layout, { digests, ttlMs: PULL_LEASE_TTL_MS, labels: { purpose: `pull ${ref.full}` } }, async () => {
+    // Siblings stop as soon as one blob fails for good.
+    const abort = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+    let downloaded = 0;
+    const fetchBlob = async (desc: Descriptor): Promise<void> => {
+      if (await store.has(desc.digest)) {
+        opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "cached" });
+        return;
+      }
+      await client.transport.schedule(ref.domain, 0, async () => {
+        // Another pull in this process may have fetched it while we waited in the queue.
+        if (await store.has(desc.digest)) return;
+        opts.onProgress?.({ kind: "blob-start", digest: desc.digest, size: desc.size, action: "download" });
+        const info = await store.ingest({ digest: desc.digest, size: desc.size }, client.blobChunks(ref, desc, signal), { signal });
+        downloaded += info.size;
+        opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "downloaded" });
+      }, signal);
+    };
+    const results = await Promise.allSettled(
+      blobs.map((b) =>
+        fetchBlob(b).catch((err: unknown) => {
+          abort.abort();
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected" && !isAbort(r.reason)) ??
+      results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+
+    // Manifests last: a stored manifest never points at blobs that are missing because the pull failed.
+    await store.putBytes(manifest.bytes, { digest: manifest.descriptor.digest, size: manifest.descriptor.size });
+    if (target.descriptor.digest !== manifest.descriptor.digest) {
+      await store.putBytes(target.bytes, { digest: target.descriptor.digest, size: target.descriptor.size });
+    }
+    if (sources) {
+      for (const b of blobs) sources.add(b.digest, ref.name);
+      await sources.flush().catch(() => {});
+    }
+    if (opts.images) await opts.images.record(ref.full, manifest.descriptor);
+    return { ref, manifest: manifest.descriptor, target: target.descriptor, bytesDownloaded: downloaded };
+  });
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as { name?: unknown } | undefined)?.name === "AbortError";
+}
