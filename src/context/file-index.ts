@@ -1,0 +1,235 @@
+/**
+ * The persistent per-context file index: for each regular file, the stat data (dev, ino, size, mtime, ctime,
+ * mode) plus xxh64 and sha256 of its content. A rebuild trusts an entry whose stat is unchanged; when the stat
+ * changed it re-reads the file and recomputes sha256 only if the xxh64 changed too (a `touch` costs one fast read).
+ * Racy-git rule: an entry whose mtime/ctime falls in or after the second the index was stamped is re-verified.
+ * The file is written atomically (tmp + fsync + rename) and a corrupt or foreign index is discarded.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { constants, type Stats } from "node:fs";
+import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import xxhash, { type XXHashAPI } from "xxhash-wasm";
+import { ContextReadError, describeFsError } from "./errors.js";
+
+const FORMAT = "tsbuild.context-index";
+const VERSION = 1;
+/** Files up to this size are read into one buffer (so xxh64 and sha256 share a read). */
+const SMALL_FILE = 1 << 20;
+const CHUNK = 1 << 20;
+
+/** [dev, ino, size, mtimeMs, ctimeMs, mode, xxh64 hex, sha256 hex] */
+type Entry = [number, number, number, number, number, number, string, string];
+
+/** Counters of the work an index did, for tests and benchmarks. */
+export interface IndexStats {
+  /** Files whose stored stat matched: no read at all. */
+  statHits: number;
+  /** Files re-read to compare xxh64 (stat changed or racy) whose content turned out unchanged. */
+  xxhVerified: number;
+  /** Files whose sha256 was computed (new or changed content). */
+  sha256Computed: number;
+}
+
+let apiPromise: Promise<XXHashAPI> | undefined;
+function xxh(): Promise<XXHashAPI> {
+  apiPromise ??= xxhash();
+  return apiPromise;
+}
+
+function isEntry(v: unknown): v is Entry {
+  return (
+    Array.isArray(v) &&
+    v.length === 8 &&
+    v.slice(0, 6).every((n) => typeof n === "number" && Number.isFinite(n)) &&
+    typeof v[6] === "string" &&
+    /^[0-9a-f]{64}$/.test(v[7] as string)
+  );
+}
+
+/** Options of {@link FileIndex.open}. */
+export interface FileIndexOptions {
+  /** Directory holding index files (the tsbuild root's cache dir); undefined = in-memory only. */
+  readonly dir: string | undefined;
+  /** Absolute context root: the index key. */
+  readonly root: string;
+  /** Clock in ms (tests inject one to exercise the racy-second rule). @default Date.now */
+  readonly now?: () => number;
+}
+
+export class FileIndex {
+  readonly #file: string | undefined;
+  readonly #root: string;
+  readonly #old: ReadonlyMap<string, Entry>;
+  /** Start of the racy second of the loaded index: entries with m/ctime >= this are re-verified. */
+  readonly #racyFrom: number;
+  readonly #stamp: number;
+  readonly #fresh = new Map<string, Entry>();
+  #dirty = false;
+  readonly stats: IndexStats = { statHits: 0, xxhVerified: 0, sha256Computed: 0 };
+
+  private constructor(file: string | undefined, root: string, old: Map<string, Entry>, stampedAt: number, now: number) {
+    this.#file = file;
+    this.#root = root;
+    this.#old = old;
+    this.#racyFrom = Math.floor(stampedAt / 1000) * 1000;
+    this.#stamp = now;
+  }
+
+  /** Load the index of `root` from `dir` (discarding it if corrupt or foreign), or start empty. */
+  static async open(opts: FileIndexOptions): Promise<FileIndex> {
+    const now = (opts.now ?? Date.now)();
+    if (opts.dir === undefined) return new FileIndex(undefined, opts.root, new Map(), 0, now);
+    const key = createHash("sha256").update(opts.root).digest("hex").slice(0, 32);
+    const file = join(opts.dir, `${key}.json`);
+    const loaded = await load(file, opts.root);
+    return new FileIndex(file, opts.root, loaded?.entries ?? new Map(), loaded?.stamp ?? 0, now);
+  }
+
+  /** sha256 (hex) of the content of regular file `rel` whose lstat is `st`, using the index when it can. */
+  async contentSha(rel: string, st: Stats): Promise<string> {
+    const fresh = this.#fresh.get(rel);
+    if (fresh !== undefined && sameStat(fresh, st)) return fresh[7];
+    const old = this.#old.get(rel);
+    if (old !== undefined && sameStat(old, st) && Math.max(old[3], old[4]) < this.#racyFrom) {
+      this.stats.statHits++;
+      this.#fresh.set(rel, old);
+      return old[7];
+    }
+    const entry = await this.#hash(rel, old);
+    this.#fresh.set(rel, entry);
+    this.#dirty = true;
+    return entry[7];
+  }
+
+  async #hash(rel: string, old: Entry | undefined): Promise<Entry> {
+    const api = await xxh();
+    let fh: FileHandle;
+    try {
+      // O_NOFOLLOW: if the file was swapped for a symlink since lstat, refuse rather than read outside.
+      fh = await open(join(this.#root, rel), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      throw new ContextReadError(rel, describeFsError(err), err);
+    }
+    try {
+      const st = await fh.stat();
+      const stat: [number, number, number, number, number, number] = [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode];
+      if (st.size <= SMALL_FILE) {
+        const buf = await fh.readFile();
+        const x = api.create64().update(buf).digest().toString(16).padStart(16, "0");
+        if (old !== undefined && old[6] === x) {
+          this.stats.xxhVerified++;
+          return [...stat, x, old[7]];
+        }
+        this.stats.sha256Computed++;
+        return [...stat, x, createHash("sha256").update(buf).digest("hex")];
+      }
+      // Large file: one streaming pass computes both when there is nothing to compare against.
+      const xs = api.create64();
+      const sha = old === undefined ? createHash("sha256") : undefined;
+      await streamFile(fh, 0, (chunk) => {
+        xs.update(chunk);
+        sha?.update(chunk);
+      });
+      const x = xs.digest().toString(16).padStart(16, "0");
+      if (sha !== undefined) {
+        this.stats.sha256Computed++;
+        return [...stat, x, sha.digest("hex")];
+      }
+      if (old![6] === x) {
+        this.stats.xxhVerified++;
+        return [...stat, x, old![7]];
+      }
+      const sha2 = createHash("sha256");
+      await streamFile(fh, 0, (chunk) => sha2.update(chunk));
+      this.stats.sha256Computed++;
+      return [...stat, x, sha2.digest("hex")];
+    } catch (err) {
+      if (err instanceof ContextReadError) throw err;
+      throw new ContextReadError(rel, describeFsError(err), err);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Persist the index if anything changed. With `prune`, keep only entries used in this session (call it after a
+   * walk of the whole context); otherwise keep unseen old entries too.
+   */
+  async save(prune = false): Promise<void> {
+    if (this.#file === undefined) return;
+    if (!this.#dirty && !(prune && this.#fresh.size !== this.#old.size)) return;
+    const entries: Record<string, Entry> = {};
+    if (!prune) for (const [k, v] of this.#old) entries[k] = v;
+    for (const [k, v] of this.#fresh) entries[k] = v;
+    const body = JSON.stringify(entries);
+    const header = JSON.stringify({
+      format: FORMAT,
+      version: VERSION,
+      root: this.#root,
+      stamp: this.#stamp,
+      sha256: createHash("sha256").update(body).digest("hex"),
+    });
+    const dir = join(this.#file, "..");
+    await mkdir(dir, { recursive: true });
+    const tmp = `${this.#file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      const fh = await open(tmp, "w", 0o600);
+      try {
+        await fh.writeFile(`${header}\n${body}`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.#file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new ContextReadError(this.#file, `cannot write the context index: ${describeFsError(err)}`, err);
+    }
+    this.#dirty = false;
+  }
+}
+
+function sameStat(e: Entry, st: Stats): boolean {
+  return e[0] === st.dev && e[1] === st.ino && e[2] === st.size && e[3] === st.mtimeMs && e[4] === st.ctimeMs && e[5] === st.mode;
+}
+
+async function streamFile(fh: FileHandle, start: number, fn: (chunk: Uint8Array) => void): Promise<void> {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let pos = start;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+    if (bytesRead === 0) return;
+    fn(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+}
+
+/** Read and validate an index file; undefined when missing, corrupt, foreign or of another version. */
+async function load(file: string, root: string): Promise<{ entries: Map<string, Entry>; stamp: number } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  const nl = text.indexOf("\n");
+  if (nl === -1) return undefined;
+  try {
+    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+    const body = text.slice(nl + 1);
+    if (header.format !== FORMAT || header.version !== VERSION || header.root !== root) return undefined;
+    if (typeof header.stamp !== "number" || !Number.isFinite(header.stamp)) return undefined;
+    if (header.sha256 !== createHash("sha256").update(body).digest("hex")) return undefined;
+    const raw = JSON.parse(body) as unknown;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+    const entries = new Map<string, Entry>();
+    for (const [k, v] of Object.entries(raw)) {
+      if (!isEntry(v)) return undefined;
+      entries.set(k, v);
+    }
+    return { entries, stamp: header.stamp };
+  } catch {
+    return undefined;
+  }
+}
