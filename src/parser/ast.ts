@@ -34,6 +34,12 @@ export interface InstructionNode {
   readonly args: readonly string[];
   /** True when the arguments were given in JSON (exec) form. */
   readonly json: boolean;
+  /**
+   * ENV/LABEL only: true for the legacy `KEY value` form (`args` is then `[key, rest-of-line]`); absent for the
+   * `k=v …` form. BuildKit's dump prints "" instead of "=" as the separator for it.
+   */
+  readonly legacyKeyValue?: boolean;
+  /** Heredocs of RUN/COPY/ADD (for ONBUILD, those of its nested instruction sit here too, as in BuildKit). */
   readonly heredocs: readonly Heredoc[];
   /** ONBUILD's nested instruction. */
   readonly nested?: InstructionNode;
