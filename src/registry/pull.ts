@@ -3,6 +3,7 @@
  * concurrently (per-host queue) straight into the content store, which verifies digest and size while streaming.
  * Blobs already in the store are never fetched. Everything is held by a lease until the image is recorded.
  */
+import { setMaxListeners } from "node:events";
 import type { ContentStore } from "../store/index.js";
 import { withLease } from "../store/index.js";
 import type { ImageReference } from "../image/reference.js";
@@ -35,6 +36,8 @@ export async function pullImage(client: RegistryClient, store: ContentStore, ref
     // Siblings stop as soon as one blob fails for good.
     const abort = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+    // One listener per blob in flight is expected here.
+    setMaxListeners(0, signal);
     let downloaded = 0;
     const fetchBlob = async (desc: Descriptor): Promise<void> => {
       if (await store.has(desc.digest)) {

@@ -4,6 +4,7 @@
  * of the same registry → monolithic PUT or chunked PATCH upload. Children go before their parents (blobs before
  * the manifest, manifests before the index); the top manifest is PUT once per tag.
  */
+import { setMaxListeners } from "node:events";
 import type { ContentStore } from "../store/index.js";
 import { withTag, type ImageReference } from "../image/reference.js";
 import type { Descriptor, Index, Manifest } from "../image/types.js";
@@ -20,6 +21,8 @@ const RETRYABLE_KINDS = new Set(["SERVER_ERROR", "TOOMANYREQUESTS", "UNREACHABLE
 export async function pushImage(client: RegistryClient, store: ContentStore, descriptor: Descriptor, ref: ImageReference, opts: PushOptions = {}, sources?: BlobSources): Promise<PushResult> {
   const abort = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+  // One listener per blob in flight is expected here.
+  setMaxListeners(0, signal);
   const monolithicMax = opts.monolithicMax ?? 32 * 1024 * 1024;
   const chunkSize = opts.chunkSize ?? 64 * 1024 * 1024;
   const stats = { uploaded: 0, mounted: 0, skipped: 0 };
