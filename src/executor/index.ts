@@ -23,3 +23,4 @@ export {
 } from "./userns.js";
 export { toContainerId, toHostId, parseIdMap, type IdMap, type IdMapEntry } from "./idmap.js";
 export { helperPath } from "./native.js";
+export { createSandbox, type SandboxOptions } from "./sandbox.js";

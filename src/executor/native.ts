@@ -6,7 +6,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ExecutorError } from "./errors.js";
 
-const SOURCES = ["helper.h", "main.c", "session.c", "run.c"];
 let cached: string | undefined;
 
 /** The `native/` directory of this checkout or package (searched upwards from this module, src or dist). */
@@ -30,6 +29,7 @@ export function helperPath(): string {
   const env = process.env.TSBUILD_HELPER;
   if (env) return (cached = env);
   const src = nativeDir();
+  const SOURCES = readdirSync(src).filter((f) => /\.[ch]$/.test(f)).sort();
   const h = createHash("sha256");
   for (const f of SOURCES) h.update(f).update("\0").update(readFileSync(join(src, f)));
   const name = `tsbuild-helper-${h.digest("hex").slice(0, 16)}`;

@@ -8,9 +8,10 @@ export const command: CommandModule<object, any> = {
     y
       .positional("cmd", { type: "string", array: true, describe: "Command and arguments (put them after --)" })
       .parserConfiguration({ "populate--": true, "unknown-options-as-args": true }),
-  handler: async (args: { cmd?: string[]; "--"?: string[] }) => {
+  handler: async (args) => {
     const { runInSession } = await import("../../executor/index.js");
-    const cmd = [...(args.cmd ?? []), ...(args["--"] ?? [])].map(String);
+    const a = args as { cmd?: unknown[]; "--"?: unknown[] };
+    const cmd = [...(a.cmd ?? []), ...(a["--"] ?? [])].map(String);
     if (cmd.length === 0) cmd.push(process.env.SHELL || "/bin/sh");
     const r = await runInSession(cmd);
     process.exitCode = r.exitCode;
