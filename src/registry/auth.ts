@@ -66,6 +66,8 @@ export class Authenticator {
   /** Last challenge per registry; lets later requests authorize up front instead of taking a 401 first. */
   readonly #challenges = new Map<string, Challenge>();
   readonly #tokens = new Map<string, CachedToken[]>();
+  /** Token fetches in progress by `registry|scopes`, so concurrent 401s share one. */
+  readonly #inflight = new Map<string, Promise<string>>();
   readonly #creds = new Map<string, Promise<Credentials | undefined>>();
   readonly #secrets = new Set<string>();
   readonly #now: () => number;
@@ -128,8 +130,13 @@ export class Authenticator {
     // The registry may ask for more than we requested (e.g. a mount source): merge its scope in.
     const wanted = [...scopes];
     if (ch.params.scope) for (const s of ch.params.scope.split(" ")) if (s && !wanted.includes(s)) wanted.push(s);
-    this.#tokens.delete(`${registry}|${scopeKey(wanted)}`);
-    const token = await this.#fetchToken(registry, ch, wanted, true);
+    // If the token we sent was refused, forget it; otherwise (none sent, or an older one) a cached or in-flight
+    // token is fine: concurrent requests that all got a 401 share one token fetch.
+    if (sent?.startsWith("Bearer ")) {
+      const refused = sent.slice(7);
+      this.#tokens.set(registry, (this.#tokens.get(registry) ?? []).filter((t) => t.token !== refused));
+    }
+    const token = await this.#fetchToken(registry, ch, wanted);
     const h = `Bearer ${token}`;
     return h !== sent ? h : undefined;
   }
@@ -147,11 +154,19 @@ export class Authenticator {
     return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
   }
 
-  async #fetchToken(registry: string, ch: Challenge, scopes: readonly string[], force = false): Promise<string> {
-    if (!force) {
-      const cached = this.#cachedToken(registry, scopes);
-      if (cached) return cached;
+  async #fetchToken(registry: string, ch: Challenge, scopes: readonly string[]): Promise<string> {
+    const cached = this.#cachedToken(registry, scopes);
+    if (cached) return cached;
+    const key = `${registry}|${scopeKey(scopes)}`;
+    let p = this.#inflight.get(key);
+    if (!p) {
+      p = this.#requestToken(registry, ch, scopes).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
     }
+    return p;
+  }
+
+  async #requestToken(registry: string, ch: Challenge, scopes: readonly string[]): Promise<string> {
     const realm = ch.params.realm;
     const ctx = { registry, action: `authenticating to ${registry}` };
     if (!realm) throw new RegistryError("PROTOCOL", `${ctx.action}: the Bearer challenge has no realm`, { registry, hint: "the registry's auth configuration is broken; contact its operator" });

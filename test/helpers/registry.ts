@@ -131,7 +131,9 @@ ${authYaml}`;
 export async function makeLayer(files: number, bytes: number, prefix = "f"): Promise<{ gz: Buffer; diffId: Digest }> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
+  pack.on("data", (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const done = new Promise<void>((r) => pack.on("end", () => r()));
   for (let i = 0; i < files; i++) {
     pack.entry({ name: `${prefix}${i}.bin`, size: bytes, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, randomBytes(bytes));
