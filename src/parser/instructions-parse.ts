@@ -68,12 +68,12 @@ function keyValues(req: ParseRequest): KeyValue[] {
 
 export function parseEnv(req: ParseRequest): EnvInstruction {
   noFlags(req);
-  return { ...req.base, kind: "env", env: keyValues(req) };
+  return { ...req.base, kind: "env", env: keyValues(req), legacyKeyValue: req.node.legacyKeyValue === true };
 }
 
 export function parseLabel(req: ParseRequest): LabelInstruction {
   noFlags(req);
-  return { ...req.base, kind: "label", labels: keyValues(req) };
+  return { ...req.base, kind: "label", labels: keyValues(req), legacyKeyValue: req.node.legacyKeyValue === true };
 }
 
 export function parseMaintainer(req: ParseRequest): MaintainerInstruction {
@@ -161,7 +161,9 @@ export function parseOnbuild(req: ParseRequest, parseNested: (node: InstructionN
   if (trigger === "ONBUILD") throw new InstructionError("TSB_INSTR_ONBUILD", "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
   if (trigger === "MAINTAINER" || trigger === "FROM") throw new InstructionError("TSB_INSTR_ONBUILD", `${trigger} isn't allowed as an ONBUILD trigger`);
   if (nested === undefined) throw argError("ONBUILD requires an instruction to run in the child build");
+  // The parser may hang the trigger's heredocs on the ONBUILD node (as BuildKit does) or on the nested node.
+  const heredocs = node.heredocs.length > 0 ? node.heredocs : nested.heredocs;
   let expression = node.original.replace(ONBUILD_RE, "");
-  for (const h of node.heredocs.length > 0 ? node.heredocs : nested.heredocs) expression += `\n${h.content}${h.name}`;
-  return { ...req.base, kind: "onbuild", expression, trigger: parseNested(nested) };
+  for (const h of heredocs) expression += `\n${h.content}${h.name}`;
+  return { ...req.base, kind: "onbuild", expression, trigger: parseNested({ ...nested, heredocs }) };
 }

@@ -99,11 +99,15 @@ export interface EntrypointInstruction extends InstructionBase {
 export interface EnvInstruction extends InstructionBase {
   readonly kind: "env";
   readonly env: readonly KeyValue[];
+  /** True for the legacy `ENV KEY value` form (for the LegacyKeyValueFormat lint). */
+  readonly legacyKeyValue: boolean;
 }
 
 export interface LabelInstruction extends InstructionBase {
   readonly kind: "label";
   readonly labels: readonly KeyValue[];
+  /** True for the legacy `LABEL key value` form. */
+  readonly legacyKeyValue: boolean;
 }
 
 export interface MaintainerInstruction extends InstructionBase {
