@@ -44,8 +44,8 @@ export interface LineContext {
 
 /** The node for `text`, which starts at `base` in the logical line (text is left-trimmed, never empty). */
 export function buildNode(text: string, base: number, ctx: LineContext, range: SourceRange): InstructionNode {
-  const tokens = lexInstruction(text, ctx.escape);
-  const cst = trimSpace(text) === "" ? undefined : parseInstructionTokens(tokens);
+  const lexed = lexInstruction(text, ctx.escape);
+  const cst = trimSpace(text) === "" || lexed.errors > 0 ? undefined : parseInstructionTokens(lexed.tokens);
   const keywordToken = cst === undefined ? undefined : (cst.children["Keyword"]?.[0] as IToken | undefined);
   const start = keywordToken === undefined ? { line: ctx.startLine, column: 1 } : ctx.map.position(base + keywordToken.startOffset);
   const common = { original: text, comments: ctx.comments, startLine: ctx.startLine, endLine: ctx.endLine, heredocs: [] };
@@ -113,8 +113,8 @@ function splitWhitespace(rest: string): string[] {
 /** parseJSON: the elements when `rest` is one JSON array of strings; undefined when it is not JSON at all. */
 function parseJson(rest: string): Args | undefined {
   if (!rest.startsWith("[")) return undefined;
-  const tokens = lexJson(rest);
-  const cst = parseJsonTokens(tokens);
+  const { tokens, errors } = lexJson(rest);
+  const cst = errors > 0 ? undefined : parseJsonTokens(tokens);
   if (cst === undefined) return undefined;
   // Go's decoder rejects numbers outside float64 with a type error, which BuildKit treats as "not JSON".
   for (const t of tokens) if (t.tokenType.name === "JsonNumber" && !Number.isFinite(Number(t.image))) return undefined;

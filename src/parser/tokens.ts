@@ -96,7 +96,7 @@ function wordToken(escape: "\\" | "`"): TokenType {
   const e = escape === "\\" ? "\\\\" : "`";
   const sp = GO_SPACE;
   // BuildKit parseWords: an escape takes the next character; inside "…" too; inside '…' nothing is special.
-  const source = `(?:[^${sp}"'${e}]|${e}[\\s\\S]?|"(?:[^"${e}]|${e}[\\s\\S]?)*"?|'[^']*'?)+`;
+  const source = `(?:[^${sp}"'${e}]|${e}[^]?|"(?:[^"${e}]|${e}[^]?)*"?|'[^']*'?)+`;
   return createToken({ name: escape === "\\" ? "Word" : "WordBacktick", categories: [Word], pattern: new RegExp(source), line_breaks: false });
 }
 
@@ -114,7 +114,7 @@ export const JsonNumber = createToken({ name: "JsonNumber", pattern: /-?(?:0|[1-
 export const JsonLiteral = createToken({ name: "JsonLiteral", pattern: /true|false|null/ });
 export const JsonWs = createToken({ name: "JsonWs", pattern: /[ \t\n\r]+/, group: Lexer.SKIPPED });
 /** Anything else inside a would-be JSON array: makes the JSON rule fail, so the shell form is used. */
-export const JsonInvalid = createToken({ name: "JsonInvalid", pattern: /[\s\S]/ });
+export const JsonInvalid = createToken({ name: "JsonInvalid", pattern: /[^]/ });
 
 const JSON_TOKENS: readonly TokenType[] = [
   JsonWs, LBracket, RBracket, LCurly, RCurly, Comma, Colon, JsonString, JsonNumber, JsonLiteral, JsonInvalid,
@@ -149,12 +149,20 @@ function lexer(kind: "\\" | "`" | "json"): Lexer {
   return l;
 }
 
-/** Tokens of one logical instruction line. Never fails: every character belongs to some token. */
-export function lexInstruction(text: string, escape: "\\" | "`"): IToken[] {
-  return lexer(escape).tokenize(text).tokens;
+/** Result of lexing: tokens, and how many characters no token matched (always 0 for these vocabularies). */
+export interface LexResult {
+  readonly tokens: IToken[];
+  readonly errors: number;
 }
 
-/** Tokens of a would-be JSON array (whitespace skipped). */
-export function lexJson(text: string): IToken[] {
-  return lexer("json").tokenize(text).tokens;
+/** Tokens of one logical instruction line. Every character belongs to some token. */
+export function lexInstruction(text: string, escape: "\\" | "`"): LexResult {
+  const r = lexer(escape).tokenize(text);
+  return { tokens: r.tokens, errors: r.errors.length };
+}
+
+/** Tokens of a would-be JSON array (whitespace skipped; stray characters become JsonInvalid). */
+export function lexJson(text: string): LexResult {
+  const r = lexer("json").tokenize(text);
+  return { tokens: r.tokens, errors: r.errors.length };
 }
