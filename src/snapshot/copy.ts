@@ -1,0 +1,170 @@
+/**
+ * Copy driver, for hosts without overlayfs. prepare() copies the parent's tree (cp -a) and records an index of
+ * (inode, ctime) per path. commit() walks the tree once with lstat and compares against that index: ctime
+ * changes on any write, chmod, chown, xattr change or rename and cannot be set from userspace, so no file is
+ * ever read to find the diff. The changes are stored (changes.json) and become the layer; whiteouts are
+ * index paths that are gone, a directory with a new inode is opaque (as overlayfs makes it).
+ */
+import { lstatSync, readdirSync } from "node:fs";
+import { mkdir, readFile, rm, utimes, lstat, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
+import { SnapshotDb, type SnapshotRecord } from "./db.js";
+import { copyTree } from "./native.js";
+import { stateError } from "./overlay.js";
+import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
+import { diffFromChanges, sortEntries, type RecordedChange } from "./walk.js";
+
+/** path → [inode, ctime ns, is dir] */
+type Index = Map<string, readonly [string, string, boolean]>;
+
+function walkIndex(root: string): { index: Index; maxCtime: bigint } {
+  const index: Index = new Map();
+  let maxCtime = 0n;
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(rel === "" ? root : join(root, rel))) {
+      const path = rel === "" ? name : `${rel}/${name}`;
+      const st = lstatSync(join(root, path), { bigint: true });
+      if (st.ctimeNs > maxCtime) maxCtime = st.ctimeNs;
+      index.set(path, [String(st.ino), String(st.ctimeNs), st.isDirectory()]);
+      if (st.isDirectory()) walk(path);
+    }
+  };
+  walk("");
+  return { index, maxCtime };
+}
+
+/** Compare a tree against its prepare-time index. */
+export function computeChanges(root: string, before: Index): RecordedChange[] {
+  const { index: after } = walkIndex(root);
+  const changes = new Map<string, RecordedChange>();
+  const opaque = new Set<string>();
+  for (const [path, [ino, ctime, isDir]] of after) {
+    const old = before.get(path);
+    if (old && old[0] === ino && old[1] === ctime) continue;
+    changes.set(path, { kind: "entry", path });
+    if (isDir && old && old[0] !== ino) {
+      changes.set(`${path}\u0000opq`, { kind: "opaque", path });
+      opaque.add(path);
+    }
+  }
+  // a removed path needs a whiteout unless an ancestor was removed, replaced or made opaque (that covers it)
+  const hidden = (path: string): boolean => {
+    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+      const dir = path.slice(0, i);
+      if (opaque.has(dir) || after.get(dir)?.[0] !== before.get(dir)?.[0]) return true;
+    }
+    return false;
+  };
+  for (const path of before.keys()) {
+    if (!after.has(path) && !hidden(path)) changes.set(`${path}\u0000wh`, { kind: "whiteout", path });
+  }
+  // overlayfs copies up every ancestor of a change; do the same so both drivers produce the same layer
+  for (const c of [...changes.values()]) {
+    for (let i = c.path.indexOf("/"); i > 0; i = c.path.indexOf("/", i + 1)) {
+      const dir = c.path.slice(0, i);
+      if (!changes.has(dir)) changes.set(dir, { kind: "entry", path: dir });
+    }
+  }
+  return sortEntries([...changes.values()]);
+}
+
+export class CopySnapshotter implements Snapshotter {
+  readonly report: SnapshotterReport;
+  readonly #db: SnapshotDb;
+
+  constructor(root: string, reason = "copy driver (forced)") {
+    this.#db = new SnapshotDb(root);
+    this.report = { driver: "copy", reason };
+  }
+
+  async prepare(key: string, parent?: string): Promise<SnapshotInfo> {
+    await this.#db.load();
+    const rec = await this.#db.create(key, "active", parent);
+    const fs = this.#db.path(rec.id, "fs");
+    await mkdir(fs);
+    if (rec.parentId !== undefined) await copyTree(this.#db.path(rec.parentId, "fs"), fs);
+    const { index, maxCtime } = walkIndex(fs);
+    await writeFile(this.#db.path(rec.id, "index.json"), JSON.stringify([...index]));
+    await this.#waitForClockTick(rec.id, maxCtime);
+    return this.#db.info(rec);
+  }
+
+  /** Return once a new write would get a ctime above every indexed one (file clocks are coarse, ~4 ms). */
+  async #waitForClockTick(id: number, maxCtime: bigint): Promise<void> {
+    const marker = this.#db.path(id, "tick");
+    await writeFile(marker, "");
+    for (let i = 0; i < 1000; i++) {
+      await utimes(marker, 0, 0);
+      if ((await lstat(marker, { bigint: true })).ctimeNs > maxCtime) return;
+      await sleep(1);
+    }
+  }
+
+  async view(key: string, parent: string): Promise<SnapshotInfo> {
+    await this.#db.load();
+    return this.#db.info(await this.#db.create(key, "view", parent));
+  }
+
+  async mount(key: string): Promise<string> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind === "committed") throw stateError(key, "committed", "mounted", "prepare() or view() on top of it");
+    // a view shares the committed parent's tree: read-only by contract, nothing to copy
+    return rec.kind === "view" ? this.#db.path(rec.parentId!, "fs") : this.#db.path(rec.id, "fs");
+  }
+
+  async unmount(): Promise<void> {}
+
+  async commit(key: string, name = key): Promise<SnapshotInfo> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind !== "active") throw stateError(key, rec.kind, "committed", "commit only snapshots made by prepare()");
+    const changes = await this.#changes(rec);
+    await writeFile(this.#db.path(rec.id, "changes.json"), JSON.stringify(changes));
+    await rm(this.#db.path(rec.id, "index.json"), { force: true });
+    const next: SnapshotRecord = { ...rec, key: name, kind: "committed" };
+    await this.#db.update(rec, next);
+    return this.#db.info(next);
+  }
+
+  async #changes(rec: SnapshotRecord): Promise<RecordedChange[]> {
+    const raw = JSON.parse(await readFile(this.#db.path(rec.id, "index.json"), "utf8")) as [string, [string, string, boolean]][];
+    return computeChanges(this.#db.path(rec.id, "fs"), new Map(raw));
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.#db.load();
+    await this.#db.delete(key);
+  }
+
+  async stat(key: string): Promise<SnapshotInfo> {
+    await this.#db.load();
+    return this.#db.info(this.#db.get(key));
+  }
+
+  async list(): Promise<readonly SnapshotInfo[]> {
+    await this.#db.load();
+    return this.#db.all().map((r) => this.#db.info(r));
+  }
+
+  async diff(key: string): Promise<DiffSource> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind === "view") throw stateError(key, "view", "diffed", "diff committed snapshots");
+    const changes =
+      rec.kind === "committed"
+        ? (JSON.parse(await readFile(this.#db.path(rec.id, "changes.json"), "utf8")) as RecordedChange[])
+        : await this.#changes(rec);
+    return diffFromChanges(this.#db.path(rec.id, "fs"), changes);
+  }
+
+  async applyTarget(key: string): Promise<ApplyTarget> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind !== "active") throw stateError(key, rec.kind, "written", "apply layers into a prepared snapshot");
+    return { mode: "flat", dir: this.#db.path(rec.id, "fs") };
+  }
+
+  async close(): Promise<void> {}
+}

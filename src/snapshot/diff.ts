@@ -1,0 +1,186 @@
+/**
+ * DiffSource → OCI layer blob in one streaming pass: tar-stream pack → sha256 (diffId) → compressor →
+ * sha256 + size (digest) → destination. PAX headers are written by hand when needed (long or non-ASCII
+ * names, xattrs, big ids) because tar-stream encodes PAX values as UTF-8 text and xattrs are binary.
+ */
+import { createRequire } from "node:module";
+import { createReadStream, createWriteStream } from "node:fs";
+import { readlink } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Writable } from "node:stream";
+import tar from "tar-stream";
+import type { Header } from "tar-stream";
+
+/** tar-stream's header argument, plus the `pax-header` type its typings leave out. */
+interface Headers extends Omit<Partial<Header>, "type" | "linkname"> {
+  name: string;
+  type?: Header["type"] | "pax-header";
+  linkname?: string;
+}
+type PackHeader = Parameters<tar.Pack["entry"]>[0];
+import { createCompressor, DigestTap, LAYER_MEDIA_TYPES } from "./compress.js";
+import { LayerError } from "./errors.js";
+import type { Compression, DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
+
+const require = createRequire(import.meta.url);
+const tarHeaders = require("tar-stream/headers.js") as { encode(h: object): Buffer | null };
+
+export interface ExportOptions {
+  /** @default "gzip" */
+  readonly compression?: Compression;
+  /** gzip 1–9 (default 6), zstd 1–19 (default 3). */
+  readonly level?: number;
+  /** Clamp every mtime to at most this Unix time (SOURCE_DATE_EPOCH). */
+  readonly sourceDateEpoch?: number;
+  /** @default "auto" (pigz when installed) */
+  readonly gzipBackend?: "auto" | "pigz" | "zlib";
+  readonly signal?: AbortSignal;
+}
+
+const MAX_OCTAL_ID = 0o777777;
+
+/** One PAX record: "<len> <key>=<value>\n" where len counts the whole record. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from("\n")]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+function fits(header: Headers): boolean {
+  return tarHeaders.encode({ ...header, typeflag: header.type === "directory" ? 5 : 0 }) !== null;
+}
+
+/** An ASCII stand-in for a name carried in PAX (old readers see it; PAX readers use the real name). */
+function placeholder(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, "_");
+  return ascii.length > 99 ? ascii.slice(-99) : ascii;
+}
+
+function majorMinor(rdev: bigint): [number, number] {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return [Number(major), Number(minor)];
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "" : `${path.slice(0, i)}/`;
+}
+
+function baseOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Write the layer tar for `source` into `pack` (does not finalize). */
+export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options: ExportOptions = {}): Promise<void> {
+  const epoch = options.sourceDateEpoch;
+  const clamp = (seconds: number): Date => new Date((epoch !== undefined && seconds > epoch ? epoch : seconds) * 1000);
+  const links = new Map<string, string>();
+
+  const entry = (h: Headers): void => {
+    pack.entry(h as PackHeader);
+  };
+  const put = (header: Headers, xattrs?: ReadonlyMap<string, Buffer>): Headers => {
+    const records: Buffer[] = [];
+    const real = { ...header };
+    if (!fits({ ...header, linkname: undefined })) {
+      records.push(paxRecord("path", Buffer.from(header.name)));
+      real.name = placeholder(header.name);
+    }
+    if (header.linkname !== undefined && !fits({ ...header, name: "x", linkname: header.linkname })) {
+      records.push(paxRecord("linkpath", Buffer.from(header.linkname)));
+      real.linkname = placeholder(header.linkname);
+    }
+    for (const k of ["uid", "gid"] as const) {
+      const v = header[k] ?? 0;
+      if (v > MAX_OCTAL_ID) {
+        records.push(paxRecord(k, Buffer.from(String(v))));
+        real[k] = MAX_OCTAL_ID;
+      }
+    }
+    for (const name of [...(xattrs?.keys() ?? [])].sort()) records.push(paxRecord(`SCHILY.xattr.${name}`, xattrs!.get(name)!));
+    if (records.length > 0) {
+      const body = Buffer.concat(records);
+      pack.entry({ name: "PaxHeader", type: "pax-header", size: body.length, mode: real.mode, uid: real.uid, gid: real.gid, mtime: real.mtime } as unknown as PackHeader, body);
+    }
+    return real;
+  };
+
+  for (const e of source.entries) {
+    options.signal?.throwIfAborted();
+    await writeEntry(e);
+  }
+
+  async function writeEntry(e: DiffEntry): Promise<void> {
+    if (e.kind === "whiteout" || e.kind === "opaque") {
+      const name = e.kind === "opaque" ? `${e.path}/.wh..wh..opq` : `${dirOf(e.path)}.wh.${baseOf(e.path)}`;
+      entry(put({ name, type: "file", size: 0, mode: 0, uid: 0, gid: 0, mtime: new Date(0) }));
+      return;
+    }
+    const st = e.stat;
+    const base: Headers = {
+      name: e.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid),
+      mtime: clamp(Number(st.mtimeMs / 1000n)), size: 0,
+    };
+    const xattrs = source.xattrs.get(e.path);
+    const abs = join(source.root, e.path);
+    if (st.isDirectory()) {
+      entry(put({ ...base, name: `${e.path}/`, type: "directory" }, xattrs));
+    } else if (st.isSymbolicLink()) {
+      entry(put({ ...base, type: "symlink", linkname: await readlink(abs) }, xattrs));
+    } else if (st.isFile()) {
+      const id = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1n ? links.get(id) : undefined;
+      if (first !== undefined) {
+        entry(put({ ...base, type: "link", linkname: first }, xattrs));
+        return;
+      }
+      if (st.nlink > 1n) links.set(id, e.path);
+      const size = Number(st.size);
+      const header = put({ ...base, type: "file", size }, xattrs);
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry(header as PackHeader, (err) => (err ? reject(wrapRead(e.path, err)) : resolve()));
+        if (size === 0) return;
+        createReadStream(abs, { start: 0, end: size - 1 }).on("error", (err) => sink.destroy(err)).pipe(sink);
+      });
+    } else if (st.isFIFO()) {
+      entry(put({ ...base, type: "fifo" }, xattrs));
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const [devmajor, devminor] = majorMinor(st.rdev);
+      entry(put({ ...base, type: st.isCharacterDevice() ? "character-device" : "block-device", devmajor, devminor }, xattrs));
+    }
+    // sockets are not representable in tar and are skipped, as every image builder does
+  }
+}
+
+function wrapRead(path: string, err: Error): LayerError {
+  return new LayerError("TSB_LAYER_EXPORT", `reading ${JSON.stringify(path)} for the layer failed: ${err.message}`,
+    "a file changed while the layer was being written; do not modify committed snapshots", path, err);
+}
+
+/**
+ * Write `source` as a layer blob to `dest` (a path, created/truncated, or a writable stream that is ended) and
+ * return its descriptor: diffId, digest and size come from the same single pass.
+ */
+export async function exportLayer(source: DiffSource, dest: string | Writable, options: ExportOptions = {}): Promise<LayerDescriptor> {
+  const compression = options.compression ?? "gzip";
+  const pack = tar.pack();
+  const diffTap = new DigestTap();
+  const blobTap = new DigestTap();
+  const out = typeof dest === "string" ? createWriteStream(dest) : dest;
+  const flow = pipeline(pack, diffTap, createCompressor(compression, options.level, options.gzipBackend), blobTap, out,
+    options.signal ? { signal: options.signal } : {});
+  const write = writeLayerTar(source, pack, options).then(
+    () => pack.finalize(),
+    (err: unknown) => {
+      pack.destroy(err as Error);
+      throw err;
+    },
+  );
+  await Promise.all([write, flow]);
+  const diff = diffTap.result();
+  const blob = blobTap.result();
+  return { diffId: diff.digest, digest: blob.digest, size: blob.size, mediaType: LAYER_MEDIA_TYPES[compression], uncompressedSize: diff.size };
+}

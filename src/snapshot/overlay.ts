@@ -1,0 +1,207 @@
+/**
+ * Overlayfs driver. Snapshot `<id>/fs` is the upperdir of an active snapshot and stays, once committed, a
+ * lowerdir of its children. Mounts run with the snapshots dir as cwd and relative lowerdirs ("12/fs:7/fs") so
+ * the option string stays far below the page-size limit; chains deeper than `maxLowers` are flattened once
+ * (`<id>/flat` = the merged view, copied with cp -a) and reused as a single lower from then on.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { SnapshotDb, type SnapshotRecord } from "./db.js";
+import { SnapshotError } from "./errors.js";
+import { copyTree, mknod, mustRun, runTool } from "./native.js";
+import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
+import { walkUpper } from "./walk.js";
+
+export interface OverlayOptions {
+  /** Mount with `userxattr` (required inside a user namespace; opaque dirs use `user.overlay.opaque`). */
+  readonly userxattr: boolean;
+  /**
+   * Longest chain of lowerdirs mounted at once before the parent is flattened. Kernel limit is 500.
+   * @default 128
+   */
+  readonly maxLowers?: number;
+  readonly reason?: string;
+}
+
+/** Overlay mount options for a given lowerdir list. */
+export function overlayOptions(userxattr: boolean, lowers: readonly string[], upper?: { upper: string; work: string }): string {
+  const opts = [`lowerdir=${lowers.join(":")}`];
+  if (upper) opts.push(`upperdir=${upper.upper}`, `workdir=${upper.work}`);
+  else opts.unshift("ro");
+  // metacopy would leave data-less files in upperdirs; index is useless without it. userxattr implies no redirects.
+  opts.push("index=off", "metacopy=off", userxattr ? "userxattr" : "redirect_dir=off");
+  return opts.join(",");
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly report: SnapshotterReport;
+  readonly #db: SnapshotDb;
+  readonly #userxattr: boolean;
+  readonly #maxLowers: number;
+  /** key → absolute mountpoint, for everything this instance mounted and has not unmounted. */
+  readonly #mounted = new Map<string, string>();
+  #template: Promise<string> | undefined;
+
+  constructor(root: string, options: OverlayOptions) {
+    this.#db = new SnapshotDb(root);
+    this.#userxattr = options.userxattr;
+    this.#maxLowers = Math.max(2, Math.min(options.maxLowers ?? 128, 400));
+    this.report = { driver: "overlay", reason: options.reason ?? `overlayfs${options.userxattr ? " with userxattr" : ""}` };
+  }
+
+  async prepare(key: string, parent?: string): Promise<SnapshotInfo> {
+    await this.#db.load();
+    const rec = await this.#db.create(key, "active", parent);
+    await Promise.all(["fs", "work", "merged"].map((d) => mkdir(this.#db.path(rec.id, d))));
+    if (rec.parentId !== undefined) await this.#lowersFitting(rec.parentId);
+    return this.#db.info(rec);
+  }
+
+  async view(key: string, parent: string): Promise<SnapshotInfo> {
+    await this.#db.load();
+    const rec = await this.#db.create(key, "view", parent);
+    await mkdir(this.#db.path(rec.id, "merged"));
+    await this.#lowersFitting(rec.parentId!);
+    return this.#db.info(rec);
+  }
+
+  async mount(key: string): Promise<string> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    const done = this.#mounted.get(key);
+    if (done) return done;
+    if (rec.kind === "committed") throw stateError(key, "committed", "mounted", "prepare() or view() on top of it");
+    const lowers = rec.parentId === undefined ? [] : await this.#lowersFitting(rec.parentId);
+    const target = `${rec.id}/merged`;
+    await mkdir(join(this.#db.root, "empty"), { recursive: true });
+    const opts =
+      rec.kind === "active"
+        ? overlayOptions(this.#userxattr, lowers.length ? lowers : ["../empty"], { upper: `${rec.id}/fs`, work: `${rec.id}/work` })
+        : overlayOptions(this.#userxattr, lowers.length > 1 ? lowers : [...lowers, "../empty"]);
+    await this.#mountOverlay(opts, target, key);
+    const abs = this.#db.path(rec.id, "merged");
+    this.#mounted.set(key, abs);
+    return abs;
+  }
+
+  async #mountOverlay(opts: string, target: string, key: string): Promise<void> {
+    const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, target], { cwd: this.#db.dir });
+    if (r.code !== 0) {
+      throw new SnapshotError("TSB_SNAPSHOT_MOUNT", `mounting snapshot ${JSON.stringify(key)} failed: ${r.stderr.split("\n")[0] ?? ""}`,
+        "run inside `tsbuild unshare` (or as root), or use the copy driver");
+    }
+  }
+
+  async unmount(key: string): Promise<void> {
+    const path = this.#mounted.get(key);
+    if (!path) return;
+    await mustRun("umount", [path], `unmounting snapshot ${JSON.stringify(key)}`);
+    this.#mounted.delete(key);
+  }
+
+  async commit(key: string, name = key): Promise<SnapshotInfo> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind !== "active") throw stateError(key, rec.kind, "committed", "commit only snapshots made by prepare()");
+    await this.unmount(key);
+    await rm(this.#db.path(rec.id, "work"), { recursive: true, force: true });
+    const next: SnapshotRecord = { ...rec, key: name, kind: "committed" };
+    await this.#db.update(rec, next);
+    return this.#db.info(next);
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.#db.load();
+    this.#db.get(key);
+    await this.unmount(key);
+    await this.#db.delete(key);
+  }
+
+  async stat(key: string): Promise<SnapshotInfo> {
+    await this.#db.load();
+    return this.#db.info(this.#db.get(key));
+  }
+
+  async list(): Promise<readonly SnapshotInfo[]> {
+    await this.#db.load();
+    return this.#db.all().map((r) => this.#db.info(r));
+  }
+
+  async diff(key: string): Promise<DiffSource> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind === "view") throw stateError(key, "view", "diffed", "diff committed snapshots");
+    return walkUpper(this.#db.path(rec.id, "fs"));
+  }
+
+  async applyTarget(key: string): Promise<ApplyTarget> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    if (rec.kind !== "active") throw stateError(key, rec.kind, "written", "apply layers into a prepared snapshot");
+    if (this.#mounted.has(key)) throw stateError(key, "mounted", "written through its upperdir", "unmount it first, or write through the mount");
+    return {
+      mode: "overlay",
+      dir: this.#db.path(rec.id, "fs"),
+      opaqueXattr: this.#userxattr ? "user.overlay.opaque" : "trusted.overlay.opaque",
+      whiteoutTemplate: await this.#whiteoutTemplate(),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const key of [...this.#mounted.keys()]) await this.unmount(key);
+  }
+
+  /** A 0/0 char device that whiteouts are hard-linked to (overlayfs shares whiteout inodes the same way). */
+  #whiteoutTemplate(): Promise<string> {
+    this.#template ??= (async () => {
+      const path = join(this.#db.root, "whiteout");
+      if (!existsSync(path)) {
+        const r = await mknod(`${path}.tmp`, "c", 0, 0, 0);
+        if (r.code !== 0) throw new SnapshotError("TSB_SNAPSHOT_WHITEOUT", `cannot create a whiteout device: ${r.stderr}`, "run inside `tsbuild unshare` or as root");
+        await rename(`${path}.tmp`, path);
+      }
+      return path;
+    })();
+    return this.#template;
+  }
+
+  /** Relative lowerdirs of committed snapshot `id` and its ancestors, flattening `id` when the chain is too long. */
+  async #lowersFitting(id: number): Promise<string[]> {
+    const chain = this.#chain(id);
+    if (chain.length <= this.#maxLowers) return chain;
+    const flat = this.#db.path(id, "flat");
+    const tmp = this.#db.path(id, "flat.tmp");
+    const mnt = this.#db.path(id, "flat.mnt");
+    await rm(tmp, { recursive: true, force: true });
+    await Promise.all([mkdir(tmp), mkdir(mnt, { recursive: true })]);
+    await this.#mountOverlay(overlayOptions(this.#userxattr, chain), `${id}/flat.mnt`, this.#db.byId(id).key);
+    try {
+      await copyTree(mnt, tmp);
+    } finally {
+      await mustRun("umount", [mnt], "unmounting a flattening view");
+    }
+    await rename(tmp, flat);
+    await rm(mnt, { recursive: true, force: true });
+    return [`${id}/flat`];
+  }
+
+  #chain(id: number | undefined): string[] {
+    const out: string[] = [];
+    while (id !== undefined) {
+      if (existsSync(this.#db.path(id, "flat"))) {
+        out.push(`${id}/flat`);
+        break;
+      }
+      out.push(`${id}/fs`);
+      id = this.#db.byId(id).parentId;
+    }
+    return out;
+  }
+}
+
+function stateError(key: string, kind: string, verb: string, hint: string): SnapshotError {
+  return new SnapshotError("TSB_SNAPSHOT_STATE", `snapshot ${JSON.stringify(key)} is ${kind} and cannot be ${verb}`, hint);
+}
+
+export { stateError };

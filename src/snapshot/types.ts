@@ -1,0 +1,97 @@
+/**
+ * The snapshot room's contract: a containerd-style Snapshotter (prepare → mount → commit) and the data that
+ * crosses into the layer writer (DiffSource) and out of it (LayerDescriptor).
+ */
+import type { BigIntStats } from "node:fs";
+import type { Digest } from "../util/digest.js";
+
+/** `active`: writable, from prepare(). `committed`: immutable, from commit(). `view`: read-only, from view(). */
+export type SnapshotKind = "active" | "committed" | "view";
+
+/** What the snapshotter knows about one snapshot. Plain readonly data. */
+export interface SnapshotInfo {
+  readonly key: string;
+  readonly kind: SnapshotKind;
+  /** Key of the committed parent snapshot, if any. */
+  readonly parent: string | undefined;
+  /** ISO 8601 creation time. */
+  readonly created: string;
+}
+
+/** Which implementation is in use, and why (for `tsbuild info`/debug output). */
+export interface SnapshotterReport {
+  readonly driver: "overlay" | "copy";
+  /** e.g. "overlayfs with userxattr" or "copy: overlay mount failed: …". */
+  readonly reason: string;
+}
+
+/**
+ * Where and how a layer can be applied into an active snapshot without mounting it.
+ * `overlay`: `dir` is an overlay upperdir: whiteouts become 0/0 char devices, opaque dirs get `opaqueXattr`.
+ * `flat`: `dir` is the whole tree: whiteouts delete.
+ */
+export type ApplyTarget =
+  | { readonly mode: "overlay"; readonly dir: string; readonly opaqueXattr: string; readonly whiteoutTemplate: string }
+  | { readonly mode: "flat"; readonly dir: string };
+
+/** One change of a layer, in layer order. Paths are relative, `/`-separated, without `./` or a trailing `/`. */
+export type DiffEntry =
+  | { readonly kind: "whiteout"; readonly path: string }
+  /** The directory at `path` hides everything below it in lower layers (`.wh..wh..opq`). */
+  | { readonly kind: "opaque"; readonly path: string }
+  | { readonly kind: "entry"; readonly path: string; readonly stat: BigIntStats };
+
+/** The changes of one snapshot relative to its parent, ready to be written as a layer tar. */
+export interface DiffSource {
+  /** Directory the entry paths are relative to (an upperdir, or a full tree for the copy driver). */
+  readonly root: string;
+  /** Ordered: a directory, then its opaque marker, then its whiteouts, then its children (sorted by name). */
+  readonly entries: readonly DiffEntry[];
+  /** Extended attributes per entry path (overlay.* and system.* never included). */
+  readonly xattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+}
+
+/** Copy-on-write filesystem snapshots. Keys are caller-chosen strings, unique per snapshotter root. */
+export interface Snapshotter {
+  /** Which driver is in use and why. */
+  readonly report: SnapshotterReport;
+  /** Create a writable snapshot on top of the committed `parent` (or empty). */
+  prepare(key: string, parent?: string): Promise<SnapshotInfo>;
+  /** Create a read-only snapshot of the committed `parent`. */
+  view(key: string, parent: string): Promise<SnapshotInfo>;
+  /**
+   * Make the snapshot's filesystem visible and return its path (read-write for active, read-only for views).
+   * For the overlay driver this mounts overlayfs in the calling process's mount namespace.
+   */
+  mount(key: string): Promise<string>;
+  /** Undo mount(); a no-op when not mounted. */
+  unmount(key: string): Promise<void>;
+  /** Freeze an active snapshot under `name` (default: the same key). Unmounts it first. */
+  commit(key: string, name?: string): Promise<SnapshotInfo>;
+  /** Delete a snapshot that no other snapshot uses as parent. */
+  remove(key: string): Promise<void>;
+  stat(key: string): Promise<SnapshotInfo>;
+  list(): Promise<readonly SnapshotInfo[]>;
+  /** The changes of a committed (or active, unmounted) snapshot relative to its parent: never a walk of the whole rootfs for overlay. */
+  diff(key: string): Promise<DiffSource>;
+  /** Where applyLayer() may write into an active snapshot without mounting it. */
+  applyTarget(key: string): Promise<ApplyTarget>;
+  /** Unmount everything this instance mounted. */
+  close(): Promise<void>;
+}
+
+/** Layer compression. `gzip` uses pigz (both cores) when installed; output is deterministic for input + level. */
+export type Compression = "gzip" | "zstd" | "none";
+
+/** Result of exporting a layer. */
+export interface LayerDescriptor {
+  /** sha256 of the uncompressed tar (goes into the image config's rootfs.diff_ids). */
+  readonly diffId: Digest;
+  /** sha256 of the blob as written (compressed). */
+  readonly digest: Digest;
+  /** Size in bytes of the blob as written. */
+  readonly size: number;
+  readonly mediaType: string;
+  /** Size of the uncompressed tar. */
+  readonly uncompressedSize: number;
+}
