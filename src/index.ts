@@ -3,3 +3,8 @@
  */
 export { TsbuildError, UsageError, type ErrorCode, type Position, type SourceRange, type SourceLocation } from "./errors.js";
 export { parseDockerfile, dumpAst, ParseError, type ParseOptions, type ParseErrorCode, type Ast, type Directive, type Heredoc, type InstructionNode, type ParseWarning } from "./parser/index.js";
+export { compile, compileText, checkDockerfile, unresolvedImageResolver, FrontendError, parsePlatform, formatPlatform, hostPlatform, allRules, parseCheckConfig, type CompileOptions, type CompileResult, type CompiledStage, type CompileTextOptions, type CheckOptions, type CheckResult, type ImageMetaResolver, type ResolvedImage, type CheckConfig, type LintFinding, type LintLevel, type LintRule } from "./frontend/index.js";
+export { buildGraph, createVertex, graphFromJson, graphToDot, graphToJson, graphToMermaid, graphToText, shortDigest, GraphError, type BuildGraph, type Edge, type Op, type Vertex, type VertexOptions, type GraphJson, type GraphPlatform } from "./graph/index.js";
+export { loadIgnoreRules, type IgnoreSource } from "./context/index.js";
+export { resolveRoot, rootLayout, openContentStore, StoreError, createLease, deleteLease, withLease, prune, diskUsage, fsck, registerRootProvider, type ContentStore, type BlobInfo, type BlobWriter, type IngestExpected, type Lease, type RootLayout, type RootProvider, type PruneOptions, type PruneReport, type FsckReport, type UsageRow } from "./store/index.js";
+export { ImageStore, ImageError, openImageStore, normalizeImageName, importRootfs, loadArchive, writeImage, writeManifest, writeOciArchive, writeOciLayoutDir, writeDockerArchive, imageClosure, type ImageRecord, type ExportImage, type LoadedImage, type WrittenImage } from "./image/index.js";

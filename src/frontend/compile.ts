@@ -28,6 +28,8 @@ export interface CompileInternals {
   readonly checkConfig?: CheckConfig;
   /** Parses an ONBUILD trigger string of a base image into an instruction. */
   readonly parseTrigger?: (text: string, at: readonly SourceRange[]) => Instruction;
+  /** Dispatch every stage, not only those the target needs (build checks, BuildKit AllStages). */
+  readonly allStages?: boolean;
 }
 
 function located<E>(fn: () => E, ctxFilename: string, text: string | undefined, ranges: readonly SourceRange[]): E {
@@ -169,7 +171,7 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
   // 4. Resolve base images of reachable stages; add ONBUILD triggers (which may add dependencies) until stable.
   let reachable: Set<DispatchState>;
   for (;;) {
-    reachable = reachableFrom(target);
+    reachable = internals.allStages ? new Set(states) : reachableFrom(target);
     await Promise.all(
       [...reachable].filter((d) => !d.base && !d.resolved).map(async (d) => {
         d.resolved = true;

@@ -4,7 +4,7 @@
  * or process state, never runs anything.
  */
 export { compile, type CompileInternals } from "./compile.js";
-export { compileText, checkDockerfile, type CheckOptions, type CheckResult, type CompileTextOptions } from "./entry.js";
+export { compileText, checkDockerfile, unresolvedImageResolver, type CheckOptions, type CheckResult, type CompileTextOptions } from "./entry.js";
 export { FrontendError } from "./errors.js";
 export { hostPlatform, parsePlatform, formatPlatform } from "./platform.js";
 export type { CompileOptions, CompileResult, CompiledStage, ImageMetaResolver, ResolvedImage } from "./types.js";

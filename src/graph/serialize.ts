@@ -116,25 +116,22 @@ export function graphToText(graph: BuildGraph): string {
   if (graph.root === null) return "(empty filesystem: scratch)\n";
   const out: string[] = [];
   const printed = new Set<string>();
-  // Explicit stack (deep chains); children pushed in reverse so they print in input order.
-  const stack: { v: Vertex; prefix: string; last: boolean; top: boolean }[] = [
-    { v: graph.root.vertex, prefix: "", last: true, top: true },
-  ];
+  // Explicit stack (deep chains); children pushed in reverse so they print in input order. A vertex with a single
+  // input continues at the same indentation without a branch glyph, so long stage chains stay readable.
+  const stack: { v: Vertex; prefix: string; glyph: "" | "├─ " | "└─ " }[] = [{ v: graph.root.vertex, prefix: "", glyph: "" }];
   while (stack.length > 0) {
-    const { v, prefix, last, top } = stack.pop()!;
-    const branch = top ? "" : last ? "└─ " : "├─ ";
+    const { v, prefix, glyph } = stack.pop()!;
     const seen = printed.has(v.digest);
-    out.push(`${prefix}${branch}${shortDigest(v.digest)} ${v.op.kind.padEnd(6)} ${label(v)}${seen ? "  (^ above)" : ""}`);
+    out.push(`${prefix}${glyph}${shortDigest(v.digest)} ${v.op.kind.padEnd(6)} ${label(v)}${seen ? "  (^ above)" : ""}`);
     if (seen) continue;
     printed.add(v.digest);
-    const childPrefix = top ? "" : prefix + (last ? "   " : "│  ");
-    // A single input continues at the same indentation, so long stage chains stay readable.
+    const childPrefix = prefix + (glyph === "├─ " ? "│  " : glyph === "└─ " ? "   " : "");
     if (v.inputs.length === 1) {
-      stack.push({ v: v.inputs[0]!.vertex, prefix: top ? "" : prefix, last, top });
+      stack.push({ v: v.inputs[0]!.vertex, prefix: childPrefix, glyph: "" });
       continue;
     }
     for (let i = v.inputs.length - 1; i >= 0; i--) {
-      stack.push({ v: v.inputs[i]!.vertex, prefix: childPrefix, last: i === v.inputs.length - 1, top: false });
+      stack.push({ v: v.inputs[i]!.vertex, prefix: childPrefix, glyph: i === v.inputs.length - 1 ? "└─ " : "├─ " });
     }
   }
   return `${out.join("\n")}\n`;

@@ -8,5 +8,15 @@ export type CommandLoader = () => Promise<{ readonly command: CommandModule<obje
 
 export const commands: readonly CommandLoader[] = [
   () => import("./build.js"),
+  () => import("./graph.js"),
   () => import("./unshare.js"),
+  () => import("./parse.js"),
+  () => import("./images.js"),
+  () => import("./tag.js"),
+  () => import("./rmi.js"),
+  () => import("./import.js"),
+  () => import("./save.js"),
+  () => import("./load.js"),
+  () => import("./prune.js"),
+  () => import("./du.js"),
 ];
