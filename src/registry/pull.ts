@@ -10,6 +10,7 @@ import type { ImageReference } from "../image/reference.js";
 import type { Descriptor } from "../image/types.js";
 import type { BlobSources } from "./blob-sources.js";
 import type { RegistryClient } from "./client.js";
+import { RegistryError } from "./errors.js";
 import { hostPlatform } from "./platform.js";
 import type { PullOptions, PullResult } from "./types.js";
 
@@ -48,7 +49,13 @@ export async function pullImage(client: RegistryClient, store: ContentStore, ref
         // Another pull in this process may have fetched it while we waited in the queue.
         if (await store.has(desc.digest)) return;
         opts.onProgress?.({ kind: "blob-start", digest: desc.digest, size: desc.size, action: "download" });
-        const info = await store.ingest({ digest: desc.digest, size: desc.size }, client.blobChunks(ref, desc, signal), { signal });
+        const info = await store
+          .ingest({ digest: desc.digest, size: desc.size }, client.blobChunks(ref, desc, signal), { signal })
+          .catch((err: unknown) => {
+            // The store wraps errors of the byte source; the registry's own error is the one to show.
+            const cause = (err as { cause?: unknown }).cause;
+            throw cause instanceof RegistryError ? cause : err;
+          });
         downloaded += info.size;
         opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "downloaded" });
       }, signal);

@@ -136,7 +136,15 @@ export class Transport {
       q = new PQueue({ concurrency: this.#concurrency });
       this.#queues.set(registry, q);
     }
-    return q.add(fn, { priority, ...(signal ? { signal } : {}) }) as Promise<T>;
+    // The signal is checked when the task starts, not handed to p-queue: p-queue would reject a running task's
+    // promise at once while the task goes on, and callers must be able to wait until every task has settled.
+    return q.add(
+      async () => {
+        signal?.throwIfAborted();
+        return fn();
+      },
+      { priority },
+    ) as Promise<T>;
   }
 
   /** Send a request with authentication and retries. */
