@@ -9,7 +9,6 @@ export type CommandLoader = () => Promise<{ readonly command: CommandModule<obje
 export const commands: readonly CommandLoader[] = [
   () => import("./build.js"),
   () => import("./graph.js"),
-  () => import("./graph.js"),
   () => import("./unshare.js"),
   () => import("./parse.js"),
   () => import("./images.js"),
