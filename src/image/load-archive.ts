@@ -96,7 +96,9 @@ function planOci(staged: StagedArchive): Plan {
         // a bare tag in ref.name names no repository
       }
     }
-    plan.images.push({ target: { mediaType: d.mediaType, digest: d.digest, size: d.size }, names: [...names] });
+    const same = plan.images.find((im) => im.target?.digest === d.digest);
+    if (same) for (const n of names) !same.names.includes(n) && same.names.push(n);
+    else plan.images.push({ target: { mediaType: d.mediaType, digest: d.digest, size: d.size }, names: [...names] });
   }
   return plan;
 }
