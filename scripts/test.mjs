@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: type-check, bundle, run the whole jest suite, then, when running as root, run the sandbox and
-// end-to-end tests (`*.sandbox.test.ts`) a second time as an unprivileged user with subuid/subgid ranges, so
-// the rootless path is tested for real. Extra arguments are passed to jest (e.g. `npm test -- test/unit/parser`).
+// `npm test`: type-check, bundle, run the whole jest suite, then, when running as root, run the sandbox tests
+// (`*.sandbox.test.ts`, inside `tsbuild unshare`) and the end-to-end tests (`*.e2e.test.ts`, as the plain user) a
+// second time as an unprivileged user with subuid/subgid ranges, so the rootless path is tested for real. Extra arguments are passed to jest (e.g. `npm test -- test/unit/parser`).
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,10 +56,23 @@ if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
     `NODE_OPTIONS=--experimental-vm-modules`,
     `TSBUILD_TEST_CACHE=${process.env.TSBUILD_TEST_CACHE ?? ""}`,
   ];
-  const pattern = args.length ? args : ["\\.sandbox\\.test\\.ts$"];
-  console.log(`\nnpm test: rootless pass as '${testUser}' (${pattern.join(" ")})`);
-  const status = run("runuser", ["-u", testUser, "--", "env", ...env, process.execPath, join(dir, "node_modules/jest/bin/jest.js"),
-    "--maxWorkers=2", "--cacheDirectory", join(tmpdir(), `jest-${testUser}`), "--passWithNoTests", ...pattern], { cwd: dir });
+  const jestArgs = (kind) => [process.execPath, join(dir, "node_modules/jest/bin/jest.js"), "--maxWorkers=2",
+    "--cacheDirectory", join(tmpdir(), `jest-${testUser}`), "--passWithNoTests", "--testMatch", `**/*.${kind}.test.ts`, ...args];
+  // In-process sandbox/snapshot tests must be session root, as tsbuild itself is after its re-exec: run jest inside
+  // `tsbuild unshare`. In that user namespace the host's root-owned directories show as the overflow uid, which the
+  // @swc/core native loader takes for "writable by another user" and refuses every cache dir; it offers an explicit
+  // opt-out, used here only, with a private (0700) cache dir of the test user.
+  const swcCache = join(home, ".cache", "swc-session");
+  run("runuser", ["-u", testUser, "--", "mkdir", "-p", "-m", "700", swcCache]);
+  const sessionEnv = [...env, "SWC_NATIVE_BINDING_CACHE_SKIP_SECURITY_CHECK=1", `SWC_NATIVE_BINDING_CACHE=${swcCache}`];
+  console.log(`\nnpm test: rootless pass as '${testUser}' inside 'tsbuild unshare' (*.sandbox.test.ts ${args.join(" ")})`);
+  let status = run("runuser", ["-u", testUser, "--", "env", ...sessionEnv, process.execPath, join(dir, "bin/tsbuild.js"), "unshare", "--",
+    ...jestArgs("sandbox")], { cwd: dir });
+  if (status === 0) {
+    // End-to-end tests run the CLI as the plain user, so its own re-exec into the session is what gets tested.
+    console.log(`\nnpm test: rootless pass as '${testUser}' (*.e2e.test.ts ${args.join(" ")})`);
+    status = run("runuser", ["-u", testUser, "--", "env", ...env, ...jestArgs("e2e")], { cwd: dir });
+  }
   if (copy) rmSync(copy, { recursive: true, force: true });
   step(`rootless jest as ${testUser}`, status);
 }
