@@ -5,9 +5,8 @@
  * ONBUILD's nested instruction.
  */
 import type { CstNode, IToken } from "chevrotain";
-import type { SourceRange } from "../errors.js";
-import type { InstructionNode } from "./ast.js";
-import { trimSpace } from "./directives.js";
+import type { Position } from "../errors.js";
+import { isGoSpace, trimSpace } from "./directives.js";
 import { parseInstructionTokens, parseJsonTokens } from "./grammar.js";
 import type { OffsetMap } from "./source.js";
 import { lexInstruction, lexJson } from "./tokens.js";
@@ -37,69 +36,87 @@ export class ArgumentError extends Error {
 export interface LineContext {
   readonly map: OffsetMap;
   readonly escape: "\\" | "`";
-  readonly comments: readonly string[];
-  readonly startLine: number;
-  readonly endLine: number;
 }
 
-/** The node for `text`, which starts at `base` in the logical line (text is left-trimmed, never empty). */
-export function buildNode(text: string, base: number, ctx: LineContext, range: SourceRange): InstructionNode {
+/** What one logical line says, before heredocs and final line numbers are known. */
+export interface NodeCore {
+  readonly keyword: string;
+  readonly keywordRaw: string;
+  readonly original: string;
+  readonly flags: readonly string[];
+  readonly args: readonly string[];
+  readonly json: boolean;
+  readonly legacyKeyValue: boolean;
+  readonly nested: NodeCore | undefined;
+  /** Position of the keyword's first character (undefined for a blank logical line). */
+  readonly start: Position | undefined;
+}
+
+/** The node for `text`, which starts at `base` in the logical line (text is left-trimmed). */
+export function buildNode(text: string, base: number, ctx: LineContext): NodeCore {
   const lexed = lexInstruction(text, ctx.escape);
   const cst = trimSpace(text) === "" || lexed.errors > 0 ? undefined : parseInstructionTokens(lexed.tokens);
   const keywordToken = cst === undefined ? undefined : (cst.children["Keyword"]?.[0] as IToken | undefined);
-  const start = keywordToken === undefined ? { line: ctx.startLine, column: 1 } : ctx.map.position(base + keywordToken.startOffset);
-  const common = { original: text, comments: ctx.comments, startLine: ctx.startLine, endLine: ctx.endLine, heredocs: [] };
   if (cst === undefined || keywordToken === undefined) {
     // Only a blank logical line (e.g. a lone continuation at EOF) gets here: BuildKit keeps it as an empty keyword.
-    return { keyword: "", keywordRaw: "", flags: [], args: [], json: false, ...common, range: { start, end: range.end } };
+    return core("", "", text, [], [], false, false, undefined, undefined);
   }
+  const start = ctx.map.position(base + keywordToken.startOffset);
   const flags: string[] = [];
   for (const f of (cst.children["flag"] ?? []) as CstNode[]) {
     const tok = f.children["Flag"]?.[0] as IToken | undefined;
     if (tok !== undefined) flags.push(tok.payload as string);
   }
-  const args = (cst.children["argument"] ?? []) as CstNode[];
-  const words = args.map((a) => a.children["Word"]![0] as IToken);
+  const argNodes = (cst.children["argument"] ?? []) as CstNode[];
+  const words = argNodes.map((a) => a.children["Word"]![0] as IToken);
   const restStart = words[0]?.startOffset ?? text.length;
   const rest = trimSpace(text.slice(restStart));
   const keywordRaw = keywordToken.image;
   const keyword = keywordRaw.toLowerCase();
-  const node = { keyword, keywordRaw, flags, ...common, range: { start, end: range.end } };
-  const style = ARG_STYLES.get(keyword);
-  switch (style) {
+  const make = (args: readonly string[], json: boolean, legacy = false, nested?: NodeCore): NodeCore =>
+    core(keyword, keywordRaw, text, flags, args, json, legacy, nested, start);
+  switch (ARG_STYLES.get(keyword)) {
     case undefined:
-      return { ...node, args: [], json: false };
+      return make([], false);
     case "maybeJson": {
-      const r = rest === "" ? { args: [], json: false } : parseMaybeJson(rest);
-      return { ...node, ...r };
+      const r = rest === "" ? NO_ARGS : parseMaybeJson(rest);
+      return make(r.args, r.json);
     }
     case "maybeJsonList": {
       const r = parseJson(rest);
-      return { ...node, ...(r ?? { args: splitWhitespace(rest), json: false }) };
+      return r === undefined ? make(splitWhitespace(rest), false) : make(r.args, true);
     }
     case "words":
-      return { ...node, args: splitWhitespace(rest), json: false };
+      return make(splitWhitespace(rest), false);
     case "string":
-      return { ...node, args: rest === "" ? [] : [rest], json: false };
+      return make(rest === "" ? [] : [rest], false);
     case "env":
     case "label": {
-      const kv = parseNameVal(rest, wordValues(words, ctx.escape), style === "env" ? "ENV" : "LABEL");
-      return { ...node, args: kv.args, json: false, ...(kv.legacy ? { legacyKeyValue: true } : {}) };
+      const kv = parseNameVal(rest, wordValues(words, ctx.escape), keyword === "env" ? "ENV" : "LABEL");
+      return make(kv.args, false, kv.legacy);
     }
     case "nameOrNameVal":
-      return { ...node, args: wordValues(words, ctx.escape), json: false };
-    case "health":
-      return { ...node, ...parseHealth(rest) };
-    case "sub": {
-      if (rest === "") return { ...node, args: [], json: false };
-      const nested = buildNode(rest, base + restStart, { ...ctx, comments: [] }, range);
-      return { ...node, args: [], json: false, nested };
+      return make(wordValues(words, ctx.escape), false);
+    case "health": {
+      const r = parseHealth(rest);
+      return make(r.args, r.json);
     }
+    case "sub":
+      return rest === "" ? make([], false) : make([], false, false, buildNode(rest, base + restStart, ctx));
   }
 }
 
+function core(
+  keyword: string, keywordRaw: string, original: string, flags: readonly string[], args: readonly string[],
+  json: boolean, legacyKeyValue: boolean, nested: NodeCore | undefined, start: Position | undefined,
+): NodeCore {
+  return { keyword, keywordRaw, original, flags, args, json, legacyKeyValue, nested, start };
+}
+
+const NO_ARGS: Args = { args: [], json: false };
+
 interface Args {
-  readonly args: string[];
+  readonly args: readonly string[];
   readonly json: boolean;
 }
 
@@ -134,16 +151,14 @@ function parseMaybeJson(rest: string): Args {
 
 function parseHealth(rest: string): Args {
   let sep = 0;
-  while (sep < rest.length && !RE_SPACE_CHAR.test(rest[sep]!)) sep++;
-  if (sep === 0) return { args: [], json: false };
+  while (sep < rest.length && !isGoSpace(rest.charCodeAt(sep))) sep++;
+  if (sep === 0) return NO_ARGS;
   let next = sep;
-  while (next < rest.length && RE_SPACE_CHAR.test(rest[next]!)) next++;
+  while (next < rest.length && isGoSpace(rest.charCodeAt(next))) next++;
   const cmdText = rest.slice(next);
-  const cmd = cmdText === "" ? { args: [], json: false } : parseMaybeJson(cmdText);
+  const cmd = cmdText === "" ? NO_ARGS : parseMaybeJson(cmdText);
   return { args: [rest.slice(0, sep), ...cmd.args], json: cmd.json };
 }
-
-const RE_SPACE_CHAR = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
 
 /** parseNameVal for ENV and LABEL: `k=v …` pairs, or the legacy single `k v` (value = rest of the line). */
 function parseNameVal(rest: string, words: readonly string[], key: string): { args: string[]; legacy: boolean } {

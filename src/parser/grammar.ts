@@ -100,9 +100,7 @@ export function parseInstructionTokens(tokens: IToken[]): CstNode | undefined {
   p.input = tokens;
   const cst = p.instruction() as CstNode | undefined;
   if (cst === undefined) return undefined;
-  const last = tokens[tokens.length - 1];
-  const consumed = last === undefined || findToken(cst, last);
-  return p.errors.length === 0 && consumed ? cst : undefined;
+  return p.errors.length === 0 ? cst : undefined;
 }
 
 /** Parses JSON tokens as an array; undefined when the text is not one valid JSON array. */
@@ -111,18 +109,7 @@ export function parseJsonTokens(tokens: IToken[]): CstNode | undefined {
   p.input = tokens;
   const cst = p.jsonArray() as CstNode | undefined;
   if (cst === undefined) return undefined;
-  // The whole input must be the array: text after `]` means "not JSON" (Go: invalid character after top-level value).
-  const close = cst.children["RBracket"]?.[0] as IToken | undefined;
-  return p.errors.length === 0 && close !== undefined && close === tokens[tokens.length - 1] ? cst : undefined;
+  // Chevrotain reports leftover tokens (text after `]`) as NotAllInputParsed: "not JSON", as for Go's decoder.
+  return p.errors.length === 0 ? cst : undefined;
 }
 
-/** True when `token` appears in the CST (used to make sure a rule consumed its whole input). */
-function findToken(node: CstNode, token: IToken): boolean {
-  for (const children of Object.values(node.children)) {
-    for (const c of children) {
-      if (c === token) return true;
-      if ("children" in c && findToken(c, token)) return true;
-    }
-  }
-  return false;
-}

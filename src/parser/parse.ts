@@ -5,7 +5,7 @@
  */
 import type { Position, SourceRange } from "../errors.js";
 import type { Ast, Directive, Heredoc, InstructionNode, ParseWarning } from "./ast.js";
-import { ArgumentError, buildNode } from "./cst-to-ast.js";
+import { ArgumentError, buildNode, type NodeCore } from "./cst-to-ast.js";
 import { HeredocSyntaxError, chompHeredocContent, heredocsFromLine } from "./heredoc.js";
 import { LineError, LineReader, directiveRange, type LogicalLine } from "./logical-lines.js";
 import { ParseError, type ParseErrorCode } from "./parse-error.js";
@@ -40,11 +40,10 @@ export function parseDockerfile(text: string, options: ParseOptions): Ast {
       throw fail(LINE_ERROR_CODES[err.kind], err.message, linesRange(lines, err.line, err.line));
     }
     if (logical === undefined) break;
-    const ctx = { map: logical.map, escape: reader.escape, comments: logical.comments, startLine: logical.startLine, endLine: logical.endLine };
     const whole = linesRange(lines, logical.startLine, logical.endLine);
-    let node: InstructionNode;
+    let node: NodeCore;
     try {
-      node = buildNode(logical.text, 0, ctx, whole);
+      node = buildNode(logical.text, 0, { map: logical.map, escape: reader.escape });
     } catch (err) {
       if (!(err instanceof ArgumentError)) throw err;
       const code = err.kind === "json" ? "TSB_PARSE_JSON_NOT_STRINGS" : "TSB_PARSE_KEY_VALUE";
@@ -57,11 +56,12 @@ export function parseDockerfile(text: string, options: ParseOptions): Ast {
         range: linesRange(lines, logical.emptyContinuationLine, logical.emptyContinuationLine),
       });
     }
+    const start = node.start ?? { line: logical.startLine, column: 1 };
     const heredocs = readHeredocs(node, logical, reader, (code, message) =>
-      fail(code, message, { start: node.range.start, end: lineEnd(lines, reader.linesRead) }),
+      fail(code, message, { start, end: lineEnd(lines, reader.linesRead) }),
     );
     const endLine = reader.linesRead;
-    nodes.push(finish(node, heredocs, endLine, lineEnd(lines, endLine)));
+    nodes.push(finish(node, heredocs, logical, endLine, lineEnd(lines, endLine)));
   }
   if (nodes.length === 0) {
     const line = Math.max(1, reader.linesRead);
@@ -78,13 +78,13 @@ const LINE_ERROR_CODES: Readonly<Record<LineError["kind"], ParseErrorCode>> = {
 };
 
 /** BuildKit canContainHeredoc: RUN/COPY/ADD (also under ONBUILD) in shell form, and the line mentions `<<`. */
-function canContainHeredoc(node: InstructionNode): boolean {
+function canContainHeredoc(node: NodeCore): boolean {
   const target = node.keyword === "onbuild" && node.nested !== undefined ? node.nested : node;
   return HEREDOC_KEYWORDS.has(target.keyword) && !target.json;
 }
 
 function readHeredocs(
-  node: InstructionNode,
+  node: NodeCore,
   logical: LogicalLine,
   reader: LineReader,
   fail: (code: ParseErrorCode, message: string) => ParseError,
@@ -110,8 +110,29 @@ function lineEnd(lines: readonly PhysicalLine[], line: number): Position {
   return { line, column: Math.max(1, lines[line - 1]?.text.length ?? 1) };
 }
 
-function finish(node: InstructionNode, heredocs: readonly Heredoc[], endLine: number, end: Position): InstructionNode {
-  const nested = node.nested === undefined ? undefined : finish(node.nested, [], endLine, end);
-  return { ...node, heredocs, endLine, range: { start: node.range.start, end }, ...(nested ? { nested } : {}) };
+/** The final node: one object literal of a fixed shape (fast property access for later rooms). */
+function finish(node: NodeCore, heredocs: readonly Heredoc[], logical: LogicalLine, endLine: number, end: Position): InstructionNode {
+  const out: {
+    -readonly [K in keyof InstructionNode]: InstructionNode[K];
+  } = {
+    keyword: node.keyword,
+    keywordRaw: node.keywordRaw,
+    original: node.original,
+    flags: node.flags,
+    args: node.args,
+    json: node.json,
+    heredocs,
+    comments: logical.comments,
+    range: { start: node.start ?? { line: logical.startLine, column: 1 }, end },
+    startLine: logical.startLine,
+    endLine,
+  };
+  if (node.legacyKeyValue) out.legacyKeyValue = true;
+  if (node.nested !== undefined) out.nested = finishNested(node.nested, logical, endLine, end);
+  return out;
+}
+
+function finishNested(node: NodeCore, logical: LogicalLine, endLine: number, end: Position): InstructionNode {
+  return finish(node, [], { ...logical, comments: [] }, endLine, end);
 }
 
