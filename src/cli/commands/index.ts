@@ -19,4 +19,8 @@ export const commands: readonly CommandLoader[] = [
   () => import("./load.js"),
   () => import("./prune.js"),
   () => import("./du.js"),
+  () => import("./pull.js"),
+  () => import("./push.js"),
+  () => import("./login.js"),
+  () => import("./logout.js"),
 ];
