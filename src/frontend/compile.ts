@@ -6,8 +6,8 @@
 import { type SourceRange, TsbuildError, withLocation } from "../errors.js";
 import { buildGraph, type Edge, type GraphPlatform, type ProxyEnv } from "../graph/index.js";
 import { parseReference } from "../image/reference.js";
-import { expandWordWithMatches } from "../parser/expand.js";
-import type { Dockerfile, Instruction, Stage } from "../parser/instructions.js";
+import { expandWordWithMatches } from "../parser/index.js";
+import type { Dockerfile, Instruction, Stage } from "../parser/index.js";
 import { suggest } from "../util/suggest.js";
 import { contextVertex, type DispatchContext, isProxyArg, PROXY_ARGS } from "./dispatch-common.js";
 import { dispatchCopy } from "./dispatch-copy.js";

@@ -5,8 +5,8 @@
 import { posix } from "node:path";
 import type { SourceRange } from "../errors.js";
 import { createVertex, type Edge, type GraphPlatform, type ProxyEnv } from "../graph/index.js";
-import { expandWordWithMatches, type ExpandOptions } from "../parser/expand.js";
-import type { Instruction } from "../parser/instructions.js";
+import { expandWordWithMatches, type ExpandOptions } from "../parser/index.js";
+import type { Instruction } from "../parser/index.js";
 import { suggest } from "../util/suggest.js";
 import type { Linter } from "./lint/linter.js";
 import { UndefinedVar } from "./lint/rules.js";

@@ -3,7 +3,7 @@
  */
 import { posix } from "node:path";
 import { createVertex, type Chown, type CopyAction, type Edge, type FileAction } from "../graph/index.js";
-import type { AddInstruction, CopyInstruction } from "../parser/instructions.js";
+import type { AddInstruction, CopyInstruction } from "../parser/index.js";
 import { FrontendError } from "./errors.js";
 import { CopyIgnoredFile } from "./lint/rules.js";
 import type { Linter } from "./lint/linter.js";

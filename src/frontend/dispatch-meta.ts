@@ -4,7 +4,7 @@
  */
 import type { SourceRange } from "../errors.js";
 import { createVertex } from "../graph/index.js";
-import type { Instruction, KeyValue } from "../parser/instructions.js";
+import type { Instruction, KeyValue } from "../parser/index.js";
 import { FrontendError } from "./errors.js";
 import type { Linter } from "./lint/linter.js";
 import { ExposeProtoCasing, JSONArgsRecommended, MultipleInstructionsDisallowed, SecretsUsedInArgOrEnv, WorkdirRelativePath } from "./lint/rules.js";

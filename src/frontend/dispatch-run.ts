@@ -3,7 +3,7 @@
  */
 import { posix } from "node:path";
 import { createVertex, type Edge, type ExecMount, type ProxyEnv } from "../graph/index.js";
-import type { RunInstruction } from "../parser/instructions.js";
+import type { RunInstruction } from "../parser/index.js";
 import { FrontendError } from "./errors.js";
 import type { Linter } from "./lint/linter.js";
 import { type DispatchContext, displayLine, expandFor, isProxyArg, prefixCommand, vertexSource } from "./dispatch-common.js";

@@ -4,8 +4,8 @@
  */
 import { type SourceRange, TsbuildError } from "../errors.js";
 import { parseDockerfile } from "../parser/index.js";
-import type { Instruction } from "../parser/instructions.js";
-import { toDockerfile } from "../parser/to-instructions.js";
+import type { Instruction } from "../parser/index.js";
+import { toDockerfile } from "../parser/index.js";
 import { compile } from "./compile.js";
 import { FrontendError } from "./errors.js";
 import { defaultCheckConfig, Linter, parseCheckConfig } from "./lint/linter.js";

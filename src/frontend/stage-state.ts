@@ -5,7 +5,7 @@
 import type { SourceRange } from "../errors.js";
 import type { Edge, GraphPlatform } from "../graph/index.js";
 import type { HealthConfig, HistoryEntry } from "../image/types.js";
-import type { Instruction, Stage } from "../parser/instructions.js";
+import type { Instruction, Stage } from "../parser/index.js";
 
 /** A mutable copy of an image config while a stage is dispatched. */
 export interface WorkingImage {

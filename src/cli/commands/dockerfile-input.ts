@@ -10,7 +10,7 @@ import { UsageError } from "../../errors.js";
 export interface DockerfileArgs {
   readonly context: string;
   readonly file?: string;
-  readonly "build-arg"?: readonly string[];
+  readonly "build-arg"?: string | readonly string[];
   readonly target?: string;
   readonly platform?: string;
 }
@@ -19,14 +19,15 @@ export function dockerfileOptions<T>(y: Argv<T>): Argv<T> {
   return y
     .positional("context", { type: "string", default: ".", describe: "Build context directory" })
     .option("file", { alias: "f", type: "string", describe: "Name of the Dockerfile (default: CONTEXT/Dockerfile)" })
-    .option("build-arg", { type: "string", array: true, describe: "Set a build-time variable (KEY=value, or KEY to take it from the environment)" })
+    .option("build-arg", { type: "string", requiresArg: true, describe: "Set a build-time variable (KEY=value, or KEY to take it from the environment)" })
     .option("target", { type: "string", describe: "Set the target build stage" })
     .option("platform", { type: "string", describe: "Set the target platform (e.g. linux/amd64)" }) as Argv<T>;
 }
 
-export function parseBuildArgs(values: readonly string[] | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+export function parseBuildArgs(values: string | readonly string[] | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const v of values ?? []) {
+  // Not a yargs array option: those swallow the CONTEXT positional. Repeated flags arrive as an array.
+  for (const v of typeof values === "string" ? [values] : (values ?? [])) {
     const eq = v.indexOf("=");
     if (eq === 0) throw new UsageError(`invalid --build-arg ${JSON.stringify(v)}: the name is empty`, { hint: "use --build-arg KEY=value" });
     if (eq < 0) {

@@ -4,7 +4,7 @@
  */
 import type { Ast, InstructionNode } from "../../parser/index.js";
 import { parseReference } from "../../image/reference.js";
-import { expandWordWithMatches } from "../../parser/expand.js";
+import { expandWordWithMatches } from "../../parser/index.js";
 import type { Linter } from "./linter.js";
 import {
   ConsistentInstructionCasing,
