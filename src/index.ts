@@ -11,3 +11,20 @@ export { ImageStore, ImageError, openImageStore, normalizeImageName, importRootf
 export { toDockerfile, InstructionError, expandWord, expandWords, expandWordWithMatches, ExpandError, parseMount, type InstructionErrorCode, type ExpandEnv, type ExpandOptions, type ExpandResult, type Dockerfile, type Stage, type Instruction, type InstructionKind, type Mount } from "./parser/index.js";
 export { parseReference, InvalidReferenceError, withTag, withDigest, isValidTag, type ImageReference, type ParseReferenceOptions } from "./image/reference.js";
 export { openRegistry, verifyLogin, RegistryError, DockerCredentials, StaticCredentials, storeCredentials, eraseCredentials, dockerConfigPath, DEFAULT_RETRY_POLICY, type Registry, type RegistryOptions, type RegistryErrorKind, type PullOptions, type PullResult, type PushOptions, type PushResult, type RegistryProgress, type ImageRecorder, type Credentials, type CredentialSource, type RetryPolicy, type TransportTimeouts } from "./registry/index.js";
+export {
+  createSandbox,
+  ensureSession,
+  currentSession,
+  runInSession,
+  toHostId,
+  toContainerId,
+  ExecutorError,
+  type Sandbox,
+  type ProcessSpec,
+  type Mount as SandboxMount,
+  type RunOptions,
+  type RunResult,
+  type Session,
+  type SessionOutcome,
+  type IdMap,
+} from "./executor/index.js";
