@@ -24,7 +24,9 @@ npm run build
 
 if [ "$(id -u)" = 0 ]; then
   user="${TSBUILD_TEST_USER:-tsbuild-test}"
-  id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+  # No automatic subordinate range from login.defs: the tests expect exactly 200000-265535 (65536 ids, so that
+  # session uids 1..65535 all map and image files owned by e.g. _apt (42) or nobody (65534) keep their owners).
+  id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user"
   grep -q "^$user:" /etc/subuid || usermod --add-subuids 200000-265535 "$user"
   grep -q "^$user:" /etc/subgid || usermod --add-subgids 200000-265535 "$user"
 fi
