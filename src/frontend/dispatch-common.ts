@@ -44,6 +44,7 @@ export function expandFor(
   word: string,
   options: ExpandOptions = {},
 ): string {
+  if (!NEEDS_EXPANSION.test(word)) return word;
   const r = expandWordWithMatches(word, d.env, { escape: ctx.escape, ...options });
   if (r.unmatched.size > 0) reportUndefined(d, lint, ranges, r.unmatched);
   return r.result;
@@ -70,14 +71,22 @@ export function prefixCommand(d: DispatchState, text: string): string {
 /** The instruction line with variables expanded and the keyword upper-cased (progress names). */
 export function displayLine(ctx: DispatchContext, d: DispatchState, original: string, env: ReadonlyMap<string, string> = d.env): string {
   let s = original;
+  if (!original.includes("$")) return upperKeyword(s);
   try {
     s = expandWordWithMatches(original, env, { escape: ctx.escape, rawQuotes: true, skipUnsetEnv: true }).result;
   } catch {
     // keep the raw line, as BuildKit does
   }
+  return upperKeyword(s);
+}
+
+function upperKeyword(s: string): string {
   const sp = s.indexOf(" ");
   return sp < 0 ? s.toUpperCase() : s.slice(0, sp).toUpperCase() + s.slice(sp);
 }
+
+/** Words without `$`, quotes or escape characters expand to themselves: skip the lexer (hot path). */
+const NEEDS_EXPANSION = /[$'"\\`]/;
 
 /** Resolve a path against the working directory, keeping a trailing slash (BuildKit pathRelativeToWorkingDir). */
 export function pathRelativeToWorkingDir(cwd: string, p: string): string {

@@ -232,7 +232,11 @@ function dispatchArg(ctx: DispatchContext, d: DispatchState, ins: Extract<Instru
       d.env.delete(a.key);
       d.env.set(a.key, value);
     }
-    d.buildArgs.push(value === undefined ? { key: a.key } : { key: a.key, value });
+    // One entry per name, at its first position (what BuildKit's runCommandString prints); keeps RUN O(#names).
+    const entry = value === undefined ? { key: a.key } : { key: a.key, value };
+    const at = d.buildArgs.findIndex((b) => b.key === a.key);
+    if (at >= 0) d.buildArgs[at] = entry;
+    else d.buildArgs.push(entry);
     if (!isProxyArg(a.key)) commits.push(value === undefined ? a.key : `${a.key}=${value}`);
   }
   if (commits.length > 0) commitToHistory(d.image, `ARG ${commits.join(" ")}`, false);

@@ -65,7 +65,7 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
   if (!ins.command.json) args = withShell(d.image, args);
 
   // Mounts, expanded with the stage env (BuildKit expands each --mount value at dispatch time).
-  const maskedEnv = new Map(d.env);
+  let maskedEnv: Map<string, string> | undefined;
   ins.mounts.forEach((raw, i) => {
     const m = parseMountSpec(expandFor(ctx, d, lint, ins.source, raw, { rawQuotes: true }));
     const fromState = m.from !== undefined ? sources[i] : undefined;
@@ -77,7 +77,7 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
       if (id === "") id = posix.basename(m.target ?? "");
       const dest = m.target ?? (m.env !== undefined ? "" : `/run/secrets/${posix.basename(id)}`);
       mounts.push({ type: "secret", dest, secret: { id, required: m.required, mode: m.mode ?? 0o400, uid: m.uid ?? 0, gid: m.gid ?? 0, ...(m.env !== undefined ? { env: m.env } : {}) } });
-      if (m.env !== undefined) maskedEnv.set(m.env, "****");
+      if (m.env !== undefined) (maskedEnv ??= new Map(d.env)).set(m.env, "****");
       return;
     }
     if (m.type === "ssh") {
@@ -117,7 +117,7 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
   }
   const proxyEnv = Object.keys(proxy).length > 0 ? { proxyEnv: proxy as ProxyEnv } : {};
 
-  const progress = prefixCommand(d, displayLine(ctx, d, name, maskedEnv));
+  const progress = prefixCommand(d, displayLine(ctx, d, name, maskedEnv ?? d.env));
   const vertex = createVertex(
     {
       kind: "exec",
