@@ -55,6 +55,8 @@ export function compilePatterns(raw: readonly RawPattern[], label: string): Patt
   return PatternList.compile(raw);
 }
 
+const NOT_IGNORED: { readonly ignored: false; readonly info: MatchInfo } = Object.freeze({ ignored: false, info: Object.freeze([]) });
+
 /** The active ignore rules of a context, with per-directory memo of match info for fast walks. */
 export class IgnoreRules {
   readonly #list: PatternList;
@@ -96,7 +98,7 @@ export class IgnoreRules {
 
   /** Match a context-relative path given its parent's info (as a walk does). */
   matchChild(path: string, parentInfo: MatchInfo | undefined): { ignored: boolean; info: MatchInfo } {
-    if (this.#list.size === 0) return { ignored: false, info: [] };
+    if (this.#list.size === 0) return NOT_IGNORED;
     const r = this.#list.match(path, parentInfo ?? []);
     return { ignored: r.matched, info: r.info };
   }

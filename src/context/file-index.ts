@@ -11,6 +11,7 @@ import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/prom
 import { join } from "node:path";
 import xxhash, { type XXHashAPI } from "xxhash-wasm";
 import { ContextReadError, describeFsError } from "./errors.js";
+import { Limiter } from "./fs-view.js";
 
 const FORMAT = "tsbuild.context-index";
 const VERSION = 1;
@@ -41,9 +42,15 @@ function isEntry(v: unknown): v is Entry {
   return (
     Array.isArray(v) &&
     v.length === 8 &&
-    v.slice(0, 6).every((n) => typeof n === "number" && Number.isFinite(n)) &&
+    typeof v[0] === "number" &&
+    typeof v[1] === "number" &&
+    typeof v[2] === "number" &&
+    typeof v[3] === "number" &&
+    typeof v[4] === "number" &&
+    typeof v[5] === "number" &&
     typeof v[6] === "string" &&
-    /^[0-9a-f]{64}$/.test(v[7] as string)
+    typeof v[7] === "string" &&
+    v[7].length === 64
   );
 }
 
@@ -65,6 +72,8 @@ export class FileIndex {
   readonly #racyFrom: number;
   readonly #stamp: number;
   readonly #fresh = new Map<string, Entry>();
+  /** Bounds open file descriptors and memory: at most this many files are read at once. */
+  readonly #reads = new Limiter(8);
   #dirty = false;
   readonly stats: IndexStats = { statHits: 0, xxhVerified: 0, sha256Computed: 0 };
 
@@ -86,8 +95,8 @@ export class FileIndex {
     return new FileIndex(file, opts.root, loaded?.entries ?? new Map(), loaded?.stamp ?? 0, now);
   }
 
-  /** sha256 (hex) of the content of regular file `rel` whose lstat is `st`, using the index when it can. */
-  async contentSha(rel: string, st: Stats): Promise<string> {
+  /** The content sha256 when the index can vouch for it from `st` alone (no I/O), else undefined. */
+  knownSha(rel: string, st: Stats): string | undefined {
     const fresh = this.#fresh.get(rel);
     if (fresh !== undefined && sameStat(fresh, st)) return fresh[7];
     const old = this.#old.get(rel);
@@ -96,13 +105,25 @@ export class FileIndex {
       this.#fresh.set(rel, old);
       return old[7];
     }
-    const entry = await this.#hash(rel, old);
+    return undefined;
+  }
+
+  /** sha256 (hex) of the content of regular file `rel` whose lstat is `st`, using the index when it can. */
+  async contentSha(rel: string, st: Stats): Promise<string> {
+    const known = this.knownSha(rel, st);
+    if (known !== undefined) return known;
+    const old = this.#old.get(rel);
+    const entry = await this.#reads.run(() => this.#hash(rel, st, old));
     this.#fresh.set(rel, entry);
     this.#dirty = true;
     return entry[7];
   }
 
-  async #hash(rel: string, old: Entry | undefined): Promise<Entry> {
+  /**
+   * Read and hash a file. The entry records the walk's lstat taken *before* the read (as git does): a write after
+   * that lstat changes mtime/ctime, so the next build sees a different stat (or a racy one) and re-reads.
+   */
+  async #hash(rel: string, st: Stats, old: Entry | undefined): Promise<Entry> {
     const api = await xxh();
     let fh: FileHandle;
     try {
@@ -112,7 +133,6 @@ export class FileIndex {
       throw new ContextReadError(rel, describeFsError(err), err);
     }
     try {
-      const st = await fh.stat();
       const stat: [number, number, number, number, number, number] = [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode];
       if (st.size <= SMALL_FILE) {
         const buf = await fh.readFile();

@@ -3,6 +3,7 @@
  * path ("" = root). One BuildContext holds one view, so every selector of a build reads each inode once.
  */
 import type { Stats } from "node:fs";
+import { lstatSync } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { ContextReadError, describeFsError } from "./errors.js";
 import type { SafeFs } from "./safe-path.js";
@@ -11,7 +12,9 @@ import type { SafeFs } from "./safe-path.js";
 export class Limiter {
   readonly #limit: number;
   #active = 0;
-  readonly #waiting: (() => void)[] = [];
+  /** FIFO of waiters; `#head` avoids Array#shift, which is O(n) and made large walks quadratic. */
+  #waiting: (() => void)[] = [];
+  #head = 0;
 
   constructor(limit: number) {
     this.#limit = Math.max(1, limit);
@@ -24,8 +27,19 @@ export class Limiter {
       return await fn();
     } finally {
       this.#active--;
-      this.#waiting.shift()?.();
+      this.#next();
     }
+  }
+
+  #next(): void {
+    if (this.#head >= this.#waiting.length) return;
+    const wake = this.#waiting[this.#head]!;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
+    wake();
   }
 }
 
@@ -33,6 +47,7 @@ export class FsView implements SafeFs {
   readonly root: string;
   readonly #limiter: Limiter;
   readonly #stats = new Map<string, Promise<Stats | null>>();
+  readonly #syncStats = new Map<string, Stats | null>();
   readonly #dirs = new Map<string, Promise<readonly string[]>>();
   readonly #links = new Map<string, Promise<string>>();
 
@@ -60,6 +75,28 @@ export class FsView implements SafeFs {
       this.#stats.set(rel, p);
     }
     return p;
+  }
+
+  /**
+   * lstat all children of a directory in one synchronous batch. Measured on this project's 2-core machines:
+   * 20k lstatSync calls take ~0.4x the time of 20k fs.promises.lstat (promise + threadpool overhead dominates
+   * for cached metadata), so the walk is async per directory (readdir, bounded) and synchronous within one.
+   */
+  lstatChildren(dir: string, names: readonly string[]): (Stats | null)[] {
+    return names.map((name) => {
+      const rel = dir === "" ? name : `${dir}/${name}`;
+      const memo = this.#syncStats.get(rel);
+      if (memo !== undefined) return memo;
+      let st: Stats | null;
+      try {
+        st = lstatSync(this.abs(rel), { throwIfNoEntry: false }) ?? null;
+      } catch (err) {
+        throw new ContextReadError(rel, describeFsError(err), err);
+      }
+      this.#syncStats.set(rel, st);
+      if (!this.#stats.has(rel)) this.#stats.set(rel, Promise.resolve(st));
+      return st;
+    });
   }
 
   /** Child names of a directory, sorted by UTF-16 code units (a stable order for digests). */

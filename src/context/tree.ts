@@ -44,6 +44,10 @@ export function entryType(st: Stats): EntryType {
   return "block";
 }
 
+function fileDigest(mode: number, contentSha: string): Digest {
+  return sha256(`tsbuild.file.v1 ${(mode & 0o7777).toString(8)} ${contentSha}`);
+}
+
 const joinRel = (dir: string, name: string): string => (dir === "" ? name : `${dir}/${name}`);
 
 export class Tree {
@@ -89,51 +93,62 @@ export class Tree {
 
   async #children(dir: string, state: WalkState, filter: SelectorFilter | undefined): Promise<readonly Node[]> {
     const names = await this.#fs.readdir(dir);
-    const stats = await Promise.all(names.map((n) => this.#fs.lstat(joinRel(dir, n))));
-    const out = await Promise.all(
-      names.map(async (name, i): Promise<Node | null> => {
-        const st = stats[i];
-        if (st === null || st === undefined) return null; // vanished since readdir
-        const rel = joinRel(dir, name);
-        const ig = this.#ignore.matchChild(rel, state.ignoreInfo);
-        let keep = !ig.ignored;
-        let skip = ig.ignored && this.#ignore.canSkip(rel);
-        let incInfo: MatchInfo | undefined;
-        let excInfo: MatchInfo | undefined;
-        if (filter !== undefined) {
-          const sel = filter.base === "" ? rel : rel.slice(filter.base.length + 1);
-          if (filter.include !== undefined) {
-            const m = filter.include.match(sel, state.incInfo ?? []);
-            incInfo = m.info;
-            if (!m.matched) {
-              keep = false;
-              skip ||= filter.include.canSkipUnmatchedDir(sel);
-            }
-          }
-          if (filter.exclude !== undefined) {
-            const m = filter.exclude.match(sel, state.excInfo ?? []);
-            excInfo = m.info;
-            if (m.matched) {
-              keep = false;
-              skip ||= filter.exclude.canSkipMatchedDir(sel);
-            }
+    const stats = this.#fs.lstatChildren(dir, names);
+    // Files are decided synchronously; only subdirectories recurse (their readdir is bounded by the view).
+    const out: (Node | Promise<Node | null> | null)[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const st = stats[i];
+      if (st === null || st === undefined) continue; // vanished since readdir
+      const rel = joinRel(dir, name);
+      const ig = this.#ignore.matchChild(rel, state.ignoreInfo);
+      let keep = !ig.ignored;
+      let skip = ig.ignored && this.#ignore.canSkip(rel);
+      let incInfo: MatchInfo | undefined;
+      let excInfo: MatchInfo | undefined;
+      if (filter !== undefined) {
+        const sel = filter.base === "" ? rel : rel.slice(filter.base.length + 1);
+        if (filter.include !== undefined) {
+          const m = filter.include.match(sel, state.incInfo ?? []);
+          incInfo = m.info;
+          if (!m.matched) {
+            keep = false;
+            skip ||= filter.include.canSkipUnmatchedDir(sel);
           }
         }
-        if (!st.isDirectory()) return keep ? { name, contextPath: rel, stat: st, type: entryType(st) } : null;
-        if (skip) return keep ? { name, contextPath: rel, stat: st, type: "dir", children: [] } : null;
-        const children =
-          filter === undefined && ig.ignored === false
-            ? await this.children(rel, undefined)
-            : await this.#children(rel, { ignoreInfo: ig.info, incInfo, excInfo }, filter);
-        if (!keep && children.length === 0) return null;
-        return { name, contextPath: rel, stat: st, type: "dir", children };
-      }),
-    );
-    return out.filter((n): n is Node => n !== null);
+        if (filter.exclude !== undefined) {
+          const m = filter.exclude.match(sel, state.excInfo ?? []);
+          excInfo = m.info;
+          if (m.matched) {
+            keep = false;
+            skip ||= filter.exclude.canSkipMatchedDir(sel);
+          }
+        }
+      }
+      if (!st.isDirectory()) {
+        if (keep) out.push({ name, contextPath: rel, stat: st, type: entryType(st) });
+        continue;
+      }
+      if (skip) {
+        if (keep) out.push({ name, contextPath: rel, stat: st, type: "dir", children: [] });
+        continue;
+      }
+      const sub =
+        filter === undefined && !ig.ignored
+          ? this.children(rel, undefined)
+          : this.#children(rel, { ignoreInfo: ig.info, incInfo, excInfo }, filter);
+      out.push(
+        sub.then((children) => (!keep && children.length === 0 ? null : { name, contextPath: rel, stat: st, type: "dir", children })),
+      );
+    }
+    const done = await Promise.all(out);
+    return done.filter((n): n is Node => n !== null);
   }
 
   /** Content digest of a node: covers content, permission bits, type, link target and (for dirs) children. */
   digest(node: Node): Promise<Digest> {
+    const ready = this.#fileDigest(node);
+    if (ready !== undefined) return Promise.resolve(ready);
     let p = this.#digests.get(node);
     if (p === undefined) {
       p = this.#digest(node);
@@ -142,16 +157,23 @@ export class Tree {
     return p;
   }
 
+  /** A file's digest when its content hash is known without I/O (the common, unchanged case). */
+  #fileDigest(node: Node): Digest | undefined {
+    if (node.type !== "file") return undefined;
+    const sha = this.#index.knownSha(node.contextPath, node.stat);
+    return sha === undefined ? undefined : fileDigest(node.stat.mode, sha);
+  }
+
   async #digest(node: Node): Promise<Digest> {
     const perm = (node.stat.mode & 0o7777).toString(8);
     switch (node.type) {
       case "file":
-        return sha256(`tsbuild.file.v1 ${perm} ${await this.#index.contentSha(node.contextPath, node.stat)}`);
+        return fileDigest(node.stat.mode, await this.#index.contentSha(node.contextPath, node.stat));
       case "symlink":
         return sha256(`tsbuild.symlink.v1 ${JSON.stringify(await this.#fs.readlink(node.contextPath))}`);
       case "dir": {
         const kids = node.children ?? [];
-        const digests = await Promise.all(kids.map((c) => this.digest(c)));
+        const digests = await Promise.all(kids.map((c) => this.#fileDigest(c) ?? this.digest(c)));
         const list = kids.map((c, i) => [c.name, digests[i]!]);
         return sha256(`tsbuild.dir.v1 ${perm} ${JSON.stringify(list)}`);
       }
