@@ -16,6 +16,8 @@ export interface VertexInfo {
 }
 
 export type ProgressEvent =
+  /** The vertex is known and waits (for its inputs or a free exec slot). Optional: renderers work without it. */
+  | { readonly type: "vertex.waiting"; readonly vertex: VertexInfo; readonly time: number }
   | { readonly type: "vertex.started"; readonly vertex: VertexInfo; readonly time: number }
   | { readonly type: "vertex.cached"; readonly vertex: VertexInfo; readonly time: number }
   | { readonly type: "vertex.log"; readonly digest: string; readonly stream: 1 | 2; readonly data: Uint8Array; readonly time: number }
