@@ -14,7 +14,7 @@ import { ContextReadError, describeFsError } from "./errors.js";
 import { Limiter } from "./fs-view.js";
 
 const FORMAT = "tsbuild.context-index";
-const VERSION = 1;
+const VERSION = 2;
 /** Files up to this size are read into one buffer (so xxh64 and sha256 share a read). */
 const SMALL_FILE = 1 << 20;
 const CHUNK = 1 << 20;
@@ -38,21 +38,16 @@ function xxh(): Promise<XXHashAPI> {
   return apiPromise;
 }
 
-function isEntry(v: unknown): v is Entry {
-  return (
-    Array.isArray(v) &&
-    v.length === 8 &&
-    typeof v[0] === "number" &&
-    typeof v[1] === "number" &&
-    typeof v[2] === "number" &&
-    typeof v[3] === "number" &&
-    typeof v[4] === "number" &&
-    typeof v[5] === "number" &&
-    typeof v[6] === "string" &&
-    typeof v[7] === "string" &&
-    v[7].length === 64
-  );
+/** Entries are stored as "dev ino size mtimeMs ctimeMs mode xxh64 sha256" strings and decoded on first use. */
+function decode(v: string): Entry | undefined {
+  const f = v.split(" ");
+  if (f.length !== 8 || f[7]!.length !== 64 || f[6]!.length === 0) return undefined;
+  const n = f.slice(0, 6).map(Number);
+  if (!n.every(Number.isFinite)) return undefined;
+  return [n[0]!, n[1]!, n[2]!, n[3]!, n[4]!, n[5]!, f[6]!, f[7]!];
 }
+
+const encode = (e: Entry): string => e.join(" ");
 
 /** Options of {@link FileIndex.open}. */
 export interface FileIndexOptions {
@@ -67,7 +62,7 @@ export interface FileIndexOptions {
 export class FileIndex {
   readonly #file: string | undefined;
   readonly #root: string;
-  readonly #old: ReadonlyMap<string, Entry>;
+  readonly #old: ReadonlyMap<string, string>;
   /** Start of the racy second of the loaded index: entries with m/ctime >= this are re-verified. */
   readonly #racyFrom: number;
   readonly #stamp: number;
@@ -77,7 +72,7 @@ export class FileIndex {
   #dirty = false;
   readonly stats: IndexStats = { statHits: 0, xxhVerified: 0, sha256Computed: 0 };
 
-  private constructor(file: string | undefined, root: string, old: Map<string, Entry>, stampedAt: number, now: number) {
+  private constructor(file: string | undefined, root: string, old: Map<string, string>, stampedAt: number, now: number) {
     this.#file = file;
     this.#root = root;
     this.#old = old;
@@ -99,7 +94,8 @@ export class FileIndex {
   knownSha(rel: string, st: Stats): string | undefined {
     const fresh = this.#fresh.get(rel);
     if (fresh !== undefined && sameStat(fresh, st)) return fresh[7];
-    const old = this.#old.get(rel);
+    const raw = this.#old.get(rel);
+    const old = raw === undefined ? undefined : decode(raw);
     if (old !== undefined && sameStat(old, st) && Math.max(old[3], old[4]) < this.#racyFrom) {
       this.stats.statHits++;
       this.#fresh.set(rel, old);
@@ -112,7 +108,8 @@ export class FileIndex {
   async contentSha(rel: string, st: Stats): Promise<string> {
     const known = this.knownSha(rel, st);
     if (known !== undefined) return known;
-    const old = this.#old.get(rel);
+    const raw = this.#old.get(rel);
+    const old = raw === undefined ? undefined : decode(raw);
     const entry = await this.#reads.run(() => this.#hash(rel, st, old));
     this.#fresh.set(rel, entry);
     this.#dirty = true;
@@ -179,9 +176,9 @@ export class FileIndex {
   async save(prune = false): Promise<void> {
     if (this.#file === undefined) return;
     if (!this.#dirty && !(prune && this.#fresh.size !== this.#old.size)) return;
-    const entries: Record<string, Entry> = {};
+    const entries: Record<string, string> = {};
     if (!prune) for (const [k, v] of this.#old) entries[k] = v;
-    for (const [k, v] of this.#fresh) entries[k] = v;
+    for (const [k, v] of this.#fresh) entries[k] = encode(v);
     const body = JSON.stringify(entries);
     const header = JSON.stringify({
       format: FORMAT,
@@ -226,7 +223,7 @@ async function streamFile(fh: FileHandle, start: number, fn: (chunk: Uint8Array)
 }
 
 /** Read and validate an index file; undefined when missing, corrupt, foreign or of another version. */
-async function load(file: string, root: string): Promise<{ entries: Map<string, Entry>; stamp: number } | undefined> {
+async function load(file: string, root: string): Promise<{ entries: Map<string, string>; stamp: number } | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -243,9 +240,9 @@ async function load(file: string, root: string): Promise<{ entries: Map<string, 
     if (header.sha256 !== createHash("sha256").update(body).digest("hex")) return undefined;
     const raw = JSON.parse(body) as unknown;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
-    const entries = new Map<string, Entry>();
+    const entries = new Map<string, string>();
     for (const [k, v] of Object.entries(raw)) {
-      if (!isEntry(v)) return undefined;
+      if (typeof v !== "string") return undefined;
       entries.set(k, v);
     }
     return { entries, stamp: header.stamp };

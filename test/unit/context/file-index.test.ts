@@ -24,6 +24,12 @@ async function build(root: string, indexDir: string, now?: () => number) {
   return { digest, stats: ctx.stats };
 }
 
+/** Change one stored sha256 in the body while keeping the header (whose checksum then no longer matches). */
+function tamperBody(text: string): string {
+  const nl = text.indexOf("\n");
+  return text.slice(0, nl + 1) + text.slice(nl + 1).replace(/[0-9a-f]{64}"/, `${"0".repeat(64)}"`);
+}
+
 function indexFile(indexDir: string): string {
   const files = readdirSync(indexDir);
   expect(files).toHaveLength(1); // no leftover tmp files
@@ -79,7 +85,7 @@ describe("persistent context index", () => {
     const path = indexFile(indexDir);
     const text = readFileSync(path, "utf8");
 
-    for (const bad of ["garbage", text.slice(0, text.length - 10), text.replace(/[0-9a-f]{64}"\]/, `${"0".repeat(64)}"]`), ""]) {
+    for (const bad of ["garbage", text.slice(0, text.length - 10), tamperBody(text), ""]) {
       writeFileSync(path, bad);
       const r = await build(root, indexDir, later);
       expect(r.digest).toBe(good.digest);
