@@ -16,6 +16,7 @@ import { formatPlatform, selectManifest } from "./platform.js";
 /** Every manifest type tsbuild understands, as sent in `Accept`. */
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(", ");
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const COALESCE_BYTES = 1 << 20;
 
 /** True for index / manifest-list media types. */
 export function isIndexType(mediaType: string | undefined): boolean {
@@ -154,6 +155,15 @@ export class RegistryClient {
   async *blobChunks(ref: ImageReference, desc: Descriptor, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const ctx = ctxFor(ref, `downloading blob ${desc.digest} of ${ref.familiar}`);
     let offset = 0;
+    // Chunks are coalesced to ~1 MiB: far fewer writes and promise hops in the store than undici's 16–64 KiB pieces.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const take = (): Buffer => {
+      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      return b;
+    };
     for (let attempt = 1; ; attempt++) {
       const res = await this.transport.send({
         registry: ref.domain, method: "GET", path: `/v2/${ref.path}/blobs/${desc.digest}`,
@@ -161,7 +171,7 @@ export class RegistryClient {
       });
       let skip = res.status === 200 ? offset : 0;
       try {
-        for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
           let c = chunk;
           if (skip > 0) {
             if (c.byteLength <= skip) {
@@ -172,8 +182,11 @@ export class RegistryClient {
             skip = 0;
           }
           offset += c.byteLength;
-          yield c;
+          pending.push(c);
+          pendingBytes += c.byteLength;
+          if (pendingBytes >= COALESCE_BYTES) yield take();
         }
+        if (pendingBytes > 0) yield take();
         return;
       } catch (err) {
         if (signal?.aborted || !isRetryableError(err) || offset >= desc.size) throw errorFromNetwork(err, ctx);

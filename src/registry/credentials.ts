@@ -108,17 +108,24 @@ function fromEntry(registry: string, entries: Record<string, AuthEntry> | undefi
 function runHelper(helper: string, action: "get" | "store" | "erase", input: string, env: CredentialEnv): Promise<{ code: number; stdout: string }> {
   const bin = `docker-credential-${helper}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, [action], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...(env.PATH ? { PATH: env.PATH } : {}) }, timeout: 60_000 });
+    const child = spawn(bin, [action], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...(env.PATH ? { PATH: env.PATH } : {}) } });
+    // Our own timer (spawn's `timeout` keeps a timer alive when the binary does not exist).
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    timer.unref();
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.resume();
     child.on("error", (err) => {
+      clearTimeout(timer);
       const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
       reject(new RegistryError("CREDENTIALS", missing ? `credential helper ${bin} is not installed` : `credential helper ${bin} could not run`, {
         hint: missing ? `install ${bin} or remove it from ${"credsStore/credHelpers"} in your Docker config.json` : `check ${bin}`,
       }));
     });
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout });
+    });
     child.stdin.on("error", () => {});
     child.stdin.end(input);
   });
