@@ -171,7 +171,7 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
         entry.resume();
         if (base === ".wh..wh..opq") await opaque(parts.slice(0, -1), h.name);
         else if (base.startsWith(".wh..wh.")) notes.push(`skipped aufs metadata ${quoteEntry(h.name)}`);
-        else if (base.length === 4) fail("TSB_LAYER_INVALID", h.name, "whiteout without a name", "the layer is corrupt");
+        else if (base === ".wh." || base === ".wh.." || base === ".wh...") fail("TSB_LAYER_INVALID", h.name, "whiteout without a valid name", "the layer is corrupt or hostile");
         else await whiteout([...parts.slice(0, -1), base.slice(4)], h.name);
         return;
       }

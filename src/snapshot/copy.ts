@@ -15,7 +15,7 @@ import { stateError } from "./overlay.js";
 import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
 import { diffFromChanges, sortEntries, type RecordedChange } from "./walk.js";
 
-/** path → [inode, ctime ns, is dir] */
+/** path → [inode identity (ino.birthtime), ctime ns, is dir] */
 type Index = Map<string, readonly [string, string, boolean]>;
 
 function walkIndex(root: string): { index: Index; maxCtime: bigint } {
@@ -26,7 +26,8 @@ function walkIndex(root: string): { index: Index; maxCtime: bigint } {
       const path = rel === "" ? name : `${rel}/${name}`;
       const st = lstatSync(join(root, path), { bigint: true });
       if (st.ctimeNs > maxCtime) maxCtime = st.ctimeNs;
-      index.set(path, [String(st.ino), String(st.ctimeNs), st.isDirectory()]);
+      // inode numbers are reused at once (rm -rf d; mkdir d): the birth time tells a new inode from the old one
+      index.set(path, [`${st.ino}.${st.birthtimeNs}`, String(st.ctimeNs), st.isDirectory()]);
       if (st.isDirectory()) walk(path);
     }
   };

@@ -3,7 +3,6 @@
  * sha256 + size (digest) → destination. PAX headers are written by hand when needed (long or non-ASCII
  * names, xattrs, big ids) because tar-stream encodes PAX values as UTF-8 text and xattrs are binary.
  */
-import { createRequire } from "node:module";
 import { createReadStream, createWriteStream } from "node:fs";
 import { readlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,8 +22,6 @@ import { createCompressor, DigestTap, LAYER_MEDIA_TYPES } from "./compress.js";
 import { LayerError } from "./errors.js";
 import type { Compression, DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
-const require = createRequire(import.meta.url);
-const tarHeaders = require("tar-stream/headers.js") as { encode(h: object): Buffer | null };
 
 export interface ExportOptions {
   /** @default "gzip" */
@@ -48,8 +45,20 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
+/** Whether tar-stream can store the name and linkname in a plain ustar header (its own rule: ASCII, prefix split). */
 function fits(header: Headers): boolean {
-  return tarHeaders.encode({ ...header, typeflag: header.type === "directory" ? 5 : 0 }) !== null;
+  const ascii = (s: string): boolean => /^[\x00-\x7f]*$/.test(s);
+  if (header.linkname !== undefined && (!ascii(header.linkname) || header.linkname.length > 100)) return false;
+  let name = header.name;
+  if (!ascii(name)) return false;
+  let prefix = "";
+  while (name.length > 100) {
+    const i = name.indexOf("/");
+    if (i === -1) return false;
+    prefix += prefix ? `/${name.slice(0, i)}` : name.slice(0, i);
+    name = name.slice(i + 1);
+  }
+  return prefix.length <= 155;
 }
 
 /** An ASCII stand-in for a name carried in PAX (old readers see it; PAX readers use the real name). */
@@ -73,14 +82,44 @@ function baseOf(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+interface PackInternals {
+  _encode(header: object): void;
+  push(chunk: Buffer): boolean;
+}
+
+/**
+ * Let entries carry a raw PAX header: tar-stream writes each header in `_encode` when the entry's turn comes, so
+ * the PAX header ('x' + records + padding) is pushed right there. Instance-level hook on tar-stream 3.2 (pinned).
+ */
+function withRawPax(pack: tar.Pack): WeakMap<object, Buffer> {
+  const map = new WeakMap<object, Buffer>();
+  const internals = pack as unknown as PackInternals;
+  const encode = internals._encode.bind(pack);
+  internals._encode = (header: object): void => {
+    const body = map.get(header);
+    if (body) {
+      const h = header as Headers;
+      encode({ name: "PaxHeader", type: "pax-header", size: body.length, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime });
+      internals.push(body);
+      const pad = (512 - (body.length % 512)) % 512;
+      if (pad) internals.push(Buffer.alloc(pad));
+    }
+    encode(header);
+  };
+  return map;
+}
+
 /** Write the layer tar for `source` into `pack` (does not finalize). */
 export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options: ExportOptions = {}): Promise<void> {
   const epoch = options.sourceDateEpoch;
   const clamp = (seconds: number): Date => new Date((epoch !== undefined && seconds > epoch ? epoch : seconds) * 1000);
   const links = new Map<string, string>();
+  const rawPax = withRawPax(pack);
 
+  // tar-stream leaves file entries open until ended, even empty ones: give those an empty body
   const entry = (h: Headers): void => {
-    pack.entry(h as PackHeader);
+    if (h.type === "file") pack.entry(h as PackHeader, Buffer.alloc(0));
+    else pack.entry(h as PackHeader);
   };
   const put = (header: Headers, xattrs?: ReadonlyMap<string, Buffer>): Headers => {
     const records: Buffer[] = [];
@@ -101,10 +140,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
       }
     }
     for (const name of [...(xattrs?.keys() ?? [])].sort()) records.push(paxRecord(`SCHILY.xattr.${name}`, xattrs!.get(name)!));
-    if (records.length > 0) {
-      const body = Buffer.concat(records);
-      pack.entry({ name: "PaxHeader", type: "pax-header", size: body.length, mode: real.mode, uid: real.uid, gid: real.gid, mtime: real.mtime } as unknown as PackHeader, body);
-    }
+    if (records.length > 0) rawPax.set(real, Buffer.concat(records));
     return real;
   };
 
@@ -142,7 +178,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
       const header = put({ ...base, type: "file", size }, xattrs);
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry(header as PackHeader, (err) => (err ? reject(wrapRead(e.path, err)) : resolve()));
-        if (size === 0) return;
+        if (size === 0) return void sink.end();
         createReadStream(abs, { start: 0, end: size - 1 }).on("error", (err) => sink.destroy(err)).pipe(sink);
       });
     } else if (st.isFIFO()) {
