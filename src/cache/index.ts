@@ -1,0 +1,8 @@
+/**
+ * cache: build results as immutable layer chains over committed snapshots (refs), the local cache records that
+ * map cache keys to refs, and layer export with reuse (a blob is produced at most once per layer and
+ * compression; base-image blobs are never recompressed). Knows snapshots and the store, never the sandbox.
+ */
+export { EMPTY_REF, type ActiveRef, type BuildRef, type ExportedLayer, type LayerBlob, type RefLayer, type RefView } from "./types.js";
+export { RefManager, chainIds, mediaTypeCompression, type ExportLayerOptions, type RefManagerOptions } from "./refs.js";
+export { LocalCacheStore } from "./records.js";

@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { TsbuildError } from "../errors.js";
+import { sha256, digestHex, type Digest } from "../util/digest.js";
+import { applyLayer, exportLayer, type Compression, type Snapshotter } from "../snapshot/index.js";
+import { withLock, writeFileAtomic, type ContentStore, type RootLayout } from "../store/index.js";
+import type { ActiveRef, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
+
+export interface RefManagerOptions {
+  readonly snapshotter: Snapshotter;
+  readonly store: ContentStore;
+  readonly layout: RootLayout;
+}
+
+export interface ExportLayerOptions {
+  /** @default "gzip" */
+  readonly compression?: Compression;
+  readonly level?: number;
+  /** Re-export layers whose stored blob uses another compression. @default false */
+  readonly force?: boolean;
+  readonly sourceDateEpoch?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What is remembered about a built layer once exported: `cache/layers/<snapshot>.json`. */
+interface LayerMeta {
+  readonly diffId: Digest;
+  readonly empty: boolean;
+  readonly blobs: readonly LayerBlob[];
+}
+
+/** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(0) = DiffID(0) (OCI image-spec). */
+export function chainIds(diffIds: readonly Digest[]): Digest[] {
+  const out: Digest[] = [];
+  for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out[out.length - 1]} ${d}`));
+  return out;
+}
+
+/**
+ * Turns refs into mounted directories and back: unpacks base-image layers into snapshots on first use (once per
+ * ChainID, shared by every build of the root), prepares writable layers on top of a ref, and exports a ref's
+ * layers as blobs (each at most once per compression; base-image blobs are reused, never recompressed).
+ */
+export class RefManager {
+  readonly #snap: Snapshotter;
+  readonly #store: ContentStore;
+  readonly #layout: RootLayout;
+  readonly #metaDir: string;
+  readonly #exists = new Map<string, Promise<boolean>>();
+
+  constructor(opts: RefManagerOptions) {
+    this.#snap = opts.snapshotter;
+    this.#store = opts.store;
+    this.#layout = opts.layout;
+    this.#metaDir = join(opts.layout.cache, "layers");
+  }
+
+  /** A ref for a base image's layers (bottom first). Nothing is unpacked until the ref is mounted. */
+  fromImage(layers: readonly { readonly diffId: Digest; readonly blob: LayerBlob }[]): BuildRef {
+    const ids = chainIds(layers.map((l) => l.diffId));
+    return { layers: layers.map((l, i) => ({ snapshot: `chain-${digestHex(ids[i]!)}`, diffId: l.diffId, blob: l.blob })) };
+  }
+
+  /** Whether every layer can be had: its snapshot exists or its blob is in the store. */
+  async available(ref: BuildRef): Promise<boolean> {
+    for (const l of ref.layers) {
+      if (await this.#snapshotExists(l.snapshot)) continue;
+      if (l.blob && l.diffId && (await this.#store.has(l.blob.digest))) continue;
+      return false;
+    }
+    return true;
+  }
+
+  /** Make sure every layer's snapshot exists; returns the top snapshot key, or undefined for scratch. */
+  async materialize(ref: BuildRef, signal?: AbortSignal): Promise<string | undefined> {
+    let parent: string | undefined;
+    for (const layer of ref.layers) {
+      signal?.throwIfAborted();
+      if (!(await this.#snapshotExists(layer.snapshot))) await this.#unpack(layer, parent, signal);
+      parent = layer.snapshot;
+    }
+    return parent;
+  }
+
+  /** A read-only mounted view of the ref. */
+  async view(ref: BuildRef, signal?: AbortSignal): Promise<RefView> {
+    const top = await this.materialize(ref, signal);
+    if (top === undefined) {
+      await mkdir(this.#layout.tmp, { recursive: true });
+      const path = await mkdtemp(join(this.#layout.tmp, "empty-"));
+      return { path, release: () => rm(path, { recursive: true, force: true }) };
+    }
+    const key = `view-${randomUUID()}`;
+    await this.#snap.view(key, top);
+    try {
+      const path = await this.#snap.mount(key);
+      return { path, release: () => this.#snap.remove(key) };
+    } catch (err) {
+      await this.#snap.remove(key).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** A writable snapshot on top of the ref, mounted. */
+  async prepare(ref: BuildRef, signal?: AbortSignal): Promise<ActiveRef> {
+    const top = await this.materialize(ref, signal);
+    const key = `active-${randomUUID()}`;
+    await this.#snap.prepare(key, top);
+    let path: string;
+    try {
+      path = await this.#snap.mount(key);
+    } catch (err) {
+      await this.#snap.remove(key).catch(() => {});
+      throw err;
+    }
+    let settled = false;
+    return {
+      path,
+      commit: async () => {
+        if (settled) throw new TypeError("ActiveRef already committed or discarded");
+        settled = true;
+        const name = `layer-${randomUUID()}`;
+        await this.#snap.commit(key, name);
+        this.#exists.set(name, Promise.resolve(true));
+        return { layers: [...ref.layers, { snapshot: name }] };
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await this.#snap.remove(key);
+      },
+    };
+  }
+
+  /**
+   * The blob of layer `index` of `ref`: the base image's blob as it is, a blob exported earlier, or the snapshot's
+   * diff exported now (and remembered).
+   */
+  async exportLayer(ref: BuildRef, index: number, opts: ExportLayerOptions = {}): Promise<ExportedLayer> {
+    const layer = ref.layers[index];
+    if (!layer) throw new RangeError(`layer ${index} out of range (ref has ${ref.layers.length})`);
+    const compression = opts.compression ?? "gzip";
+    if (layer.blob && layer.diffId && !opts.force) return { diffId: layer.diffId, blob: layer.blob, empty: false };
+    const meta = await this.#readMeta(layer.snapshot);
+    if (meta) {
+      const want = meta.blobs.find((b) => mediaTypeCompression(b.mediaType) === compression) ?? (opts.force ? undefined : meta.blobs[0]);
+      if (want && (await this.#store.has(want.digest))) return { diffId: meta.diffId, blob: want, empty: meta.empty };
+    }
+    if (!(await this.#snapshotExists(layer.snapshot))) {
+      if (layer.blob && layer.diffId) return { diffId: layer.diffId, blob: layer.blob, empty: false };
+      throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer snapshot ${layer.snapshot} is gone and was never exported`, {
+        hint: "the build cache was pruned while in use; rebuild with --no-cache",
+      });
+    }
+    const diff = await this.#snap.diff(layer.snapshot);
+    const writer = await this.#store.writer();
+    let desc;
+    try {
+      desc = await exportLayer(diff, writer.stream, {
+        compression,
+        level: opts.level,
+        sourceDateEpoch: opts.sourceDateEpoch,
+        signal: opts.signal,
+      });
+      await writer.commit({ digest: desc.digest, size: desc.size });
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const blob: LayerBlob = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType };
+    const empty = diff.entries.length === 0;
+    const blobs = [blob, ...(meta?.blobs ?? []).filter((b) => b.digest !== blob.digest)];
+    await this.#writeMeta(layer.snapshot, { diffId: desc.diffId, empty, blobs });
+    return { diffId: desc.diffId, blob, empty };
+  }
+
+  async #unpack(layer: RefLayer, parent: string | undefined, signal?: AbortSignal): Promise<void> {
+    const blob = layer.blob;
+    if (!blob || !layer.diffId || !(await this.#store.has(blob.digest))) {
+      throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer snapshot ${layer.snapshot} is gone and its blob is not in the store`, {
+        hint: "the build cache was pruned while in use; rebuild with --no-cache",
+      });
+    }
+    await withLock(this.#layout, `unpack-${layer.snapshot}`, async () => {
+      this.#exists.delete(layer.snapshot);
+      if (await this.#snapshotExists(layer.snapshot)) return;
+      const tmp = `unpack-${randomUUID()}`;
+      await this.#snap.prepare(tmp, parent);
+      try {
+        await applyLayer(this.#store.path(blob.digest), await this.#snap.applyTarget(tmp), { signal });
+        await this.#snap.commit(tmp, layer.snapshot);
+      } catch (err) {
+        await this.#snap.remove(tmp).catch(() => {});
+        throw err;
+      }
+      this.#exists.set(layer.snapshot, Promise.resolve(true));
+    }, { signal });
+  }
+
+  #snapshotExists(key: string): Promise<boolean> {
+    let p = this.#exists.get(key);
+    if (!p) {
+      p = this.#snap.stat(key).then(
+        (info) => info.kind === "committed",
+        () => false,
+      );
+      // Only positive answers are stable; a missing snapshot may be created by another process.
+      p.then((ok) => ok || this.#exists.delete(key));
+      this.#exists.set(key, p);
+    }
+    return p;
+  }
+
+  async #readMeta(snapshot: string): Promise<LayerMeta | undefined> {
+    try {
+      const m = JSON.parse(await readFile(join(this.#metaDir, `${snapshot}.json`), "utf8")) as LayerMeta;
+      return m && typeof m.diffId === "string" && Array.isArray(m.blobs) ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #writeMeta(snapshot: string, meta: LayerMeta): Promise<void> {
+    await mkdir(this.#metaDir, { recursive: true });
+    await writeFileAtomic(join(this.#metaDir, `${snapshot}.json`), JSON.stringify(meta));
+  }
+}
+
+export function mediaTypeCompression(mediaType: string): Compression {
+  if (mediaType.endsWith("+zstd") || mediaType.endsWith(".zstd")) return "zstd";
+  if (mediaType.endsWith("gzip")) return "gzip";
+  return "none";
+}

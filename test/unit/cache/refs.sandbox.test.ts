@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { mkdtemp, readFile, rm, writeFile, mkdir, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireSession } from "../../helpers/session.js";
+import { openContentStore, rootLayout, type ContentStore } from "../../../src/store/index.js";
+import { createSnapshotter, type Snapshotter } from "../../../src/snapshot/index.js";
+import { EMPTY_REF, LocalCacheStore, RefManager, type BuildRef } from "../../../src/cache/index.js";
+import { sha256 } from "../../../src/util/digest.js";
+
+interface Root {
+  dir: string;
+  store: ContentStore;
+  snap: Snapshotter;
+  refs: RefManager;
+}
+
+async function openRoot(): Promise<Root> {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-cache-"));
+  const layout = rootLayout(dir);
+  const store = await openContentStore(dir);
+  const snap = await createSnapshotter(layout.snapshots);
+  return { dir, store, snap, refs: new RefManager({ snapshotter: snap, store, layout }) };
+}
+
+describe("RefManager", () => {
+  const roots: Root[] = [];
+  beforeAll(() => void requireSession());
+  afterAll(async () => {
+    for (const r of roots) {
+      await r.snap.close();
+      await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("builds layers on refs, exports them once, and unpacks them into another root", async () => {
+    const a = await openRoot();
+    roots.push(a);
+    const w1 = await a.refs.prepare(EMPTY_REF);
+    await mkdir(join(w1.path, "etc"));
+    await writeFile(join(w1.path, "etc", "hello"), "hello\n");
+    const r1 = await w1.commit();
+    const w2 = await a.refs.prepare(r1);
+    await writeFile(join(w2.path, "etc", "second"), "2\n");
+    await rm(join(w2.path, "etc", "hello"));
+    const r2 = await w2.commit();
+    expect(r2.layers).toHaveLength(2);
+
+    const l0 = await a.refs.exportLayer(r2, 0);
+    const l1 = await a.refs.exportLayer(r2, 1);
+    expect(l0.empty).toBe(false);
+    expect(l1.blob.mediaType).toBe("application/vnd.oci.image.layer.v1.tar+gzip");
+    // Exported once: the second export returns the same blob without re-exporting.
+    expect(await a.refs.exportLayer(r2, 1)).toEqual(l1);
+
+    // A second root receives the blobs (as a pull would) and mounts the image from them.
+    const b = await openRoot();
+    roots.push(b);
+    for (const l of [l0, l1]) {
+      const bytes = await a.store.readBytes(l.blob.digest);
+      await b.store.putBytes(bytes, { digest: l.blob.digest });
+    }
+    const image: BuildRef = b.refs.fromImage([
+      { diffId: l0.diffId, blob: l0.blob },
+      { diffId: l1.diffId, blob: l1.blob },
+    ]);
+    expect(await b.refs.available(image)).toBe(true);
+    const view = await b.refs.view(image);
+    try {
+      expect((await readdir(join(view.path, "etc"))).sort()).toEqual(["second"]);
+      expect(await readFile(join(view.path, "etc", "second"), "utf8")).toBe("2\n");
+    } finally {
+      await view.release();
+    }
+    // Base-image layers are returned as they are, never re-exported.
+    expect((await b.refs.exportLayer(image, 1)).blob).toEqual(l1.blob);
+  });
+
+  it("marks a layer without changes as empty", async () => {
+    const a = await openRoot();
+    roots.push(a);
+    const base = await (await a.refs.prepare(EMPTY_REF)).commit();
+    const exported = await a.refs.exportLayer(base, 0);
+    expect(exported.empty).toBe(true);
+  });
+
+  it("the local cache store drops records whose layers are gone", async () => {
+    const a = await openRoot();
+    roots.push(a);
+    const cache = new LocalCacheStore(rootLayout(a.dir), a.refs);
+    const w = await a.refs.prepare(EMPTY_REF);
+    await writeFile(join(w.path, "f"), "x");
+    const ref = await w.commit();
+    const key = sha256("key");
+    await cache.save(key, ref, { key, opDigest: sha256("op"), deps: [] });
+    expect(await cache.load(key)).toEqual(ref);
+    await a.snap.remove(ref.layers[0]!.snapshot);
+    const fresh = new LocalCacheStore(rootLayout(a.dir), new RefManager({ snapshotter: a.snap, store: a.store, layout: rootLayout(a.dir) }));
+    expect(await fresh.load(key)).toBeUndefined();
+  });
+});
