@@ -135,15 +135,33 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
     }
   };
 
-  const pipelineDone = pipeline(stream, extract);
-  pipelineDone.catch(() => {}); // the same error surfaces from the iterator below
+  // Entry callbacks rather than for-await: leaving a tar-stream async iterator early after an error never settles.
+  let current: Readable | undefined;
   try {
-    for await (const entry of extract as AsyncIterable<Readable & { header: Header }>) {
-      await applyEntry(entry);
-    }
-    await pipelineDone;
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const abort = (e: unknown): void => {
+        if (failed) return;
+        failed = true;
+        current?.destroy();
+        stream.destroy();
+        reject(e);
+      };
+      extract.on("entry", (header, source, next) => {
+        const entry = source as unknown as Readable;
+        entry.on("error", () => {}); // reported through the pipeline or applyEntry
+        current = entry;
+        applyEntry(Object.assign(entry, { header })).then(() => {
+          entry.resume();
+          next();
+        }, abort);
+      });
+      pipeline(stream, extract).then(() => (failed ? undefined : resolve()), (e: unknown) => {
+        current?.destroy(e as Error);
+        abort(e);
+      });
+    });
   } catch (e) {
-    stream.destroy();
     if (e instanceof LayerError) throw e;
     throw new LayerError("TSB_LAYER_CORRUPT", `layer is not a valid tar: ${(e as Error).message}`, "the blob is truncated or not a layer; pull it again", undefined, e);
   }

@@ -178,7 +178,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
       const header = put({ ...base, type: "file", size }, xattrs);
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry(header as PackHeader, (err) => (err ? reject(wrapRead(e.path, err)) : resolve()));
-        if (size === 0) return void sink.end();
+        if (size === 0) return void sink.end(Buffer.alloc(0));
         createReadStream(abs, { start: 0, end: size - 1 }).on("error", (err) => sink.destroy(err)).pipe(sink);
       });
     } else if (st.isFIFO()) {
