@@ -28,3 +28,4 @@ export {
   type SessionOutcome,
   type IdMap,
 } from "./executor/index.js";
+export { createSnapshotter, probeOverlay, exportLayer, applyLayer, LAYER_MEDIA_TYPES, SnapshotError, LayerError, type Snapshotter, type SnapshotterOptions, type SnapshotterReport, type SnapshotInfo, type SnapshotKind, type DiffSource, type DiffEntry, type ApplyTarget, type ApplyResult, type ExportOptions, type LayerDescriptor, type Compression } from "./snapshot/index.js";
