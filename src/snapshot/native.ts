@@ -82,12 +82,8 @@ function parseDump(out: string, into: XattrMap): void {
       const eq = line.indexOf("=");
       const name = eq < 0 ? line : line.slice(0, eq);
       const value = eq < 0 ? "" : line.slice(eq + 1);
-      if (!isPortableXattr(name)) {
-        // overlay markers are reported separately by the caller through readOverlayXattr()
-        if (/\.overlay\.opaque$/.test(name)) current.set(name, decodeValue(value));
-        continue;
-      }
-      current.set(name, decodeValue(value));
+      // opaque markers are kept so walkUpper() can see them; it drops every *.overlay.* name before export
+      if (isPortableXattr(name) || /\.overlay\.opaque$/.test(name)) current.set(name, decodeValue(value));
     }
   }
 }
