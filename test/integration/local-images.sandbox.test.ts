@@ -104,7 +104,7 @@ describe("local images with real validators", () => {
       }
       pack.finalize();
       const chunks: Buffer[] = [];
-      for await (const c of pack) chunks.push(c);
+      for await (const c of pack) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
     }
     const layoutIndex = (digest: string, size: number) =>
