@@ -123,9 +123,9 @@ export class TtyView {
   frame(o: FrameOptions): ViewLine[] {
     const width = Math.max(1, o.width);
     const steps = [...this.#steps.values()];
-    const blocks = steps.map((s) => ({ step: s, head: this.#stepLine(s, width, o.now), sub: this.#subLines(s, width, o) }));
+    const blocks = steps.map((s) => ({ step: s, head: this.#stepLine(s, width, o.now), ...this.#subLines(s, width, o) }));
     const header = this.#header(width, o);
-    if (o.final) return [header, ...blocks.flatMap((b) => [b.head, ...b.sub])];
+    if (o.final) return [header, ...blocks.flatMap((b) => [b.head, ...b.counters, ...b.logs, ...b.error])];
 
     const height = Math.max(1, o.height);
     let logCap = Infinity;
@@ -140,7 +140,7 @@ export class TtyView {
       if (hiddenFinished > 0) lines.push({ text: truncate(` => ${hiddenFinished} finished steps hidden`, width), tone: "dim" });
       for (const b of blocks) {
         if (hideF.has(b) || hideW.has(b)) continue;
-        lines.push(b.head, ...b.sub.slice(Math.max(0, b.sub.length - logCap)));
+        lines.push(b.head, ...b.counters, ...b.logs.slice(Math.max(0, b.logs.length - logCap)), ...b.error);
       }
       if (hiddenWaiting > 0) lines.push({ text: truncate(` => ${hiddenWaiting} more ${hiddenWaiting === 1 ? "step" : "steps"} waiting`, width), tone: "dim" });
       return lines;
@@ -190,18 +190,18 @@ export class TtyView {
     return { text: fitLine(left, right, width), tone };
   }
 
-  #subLines(s: Step, width: number, o: FrameOptions): ViewLine[] {
-    const out: ViewLine[] = [];
+  #subLines(s: Step, width: number, o: FrameOptions): { counters: ViewLine[]; logs: ViewLine[]; error: ViewLine[] } {
+    const counters: ViewLine[] = [];
+    const logs: ViewLine[] = [];
+    const error: ViewLine[] = [];
     if (s.state === "running" && !o.final) {
-      for (const c of s.counters.values()) out.push({ text: counterLine(c, width), tone: "plain" });
+      for (const c of s.counters.values()) counters.push({ text: counterLine(c, width), tone: "plain" });
     }
-    if (s.state === "running" || s.state === "error") {
-      if (!o.final || s.state === "error") {
-        for (const l of this.#logs.tail(s.vertex.digest)) out.push({ text: truncate(` => => # ${l}`, width), tone: "dim" });
-      }
+    if ((s.state === "running" && !o.final) || s.state === "error") {
+      for (const l of this.#logs.tail(s.vertex.digest)) logs.push({ text: truncate(` => => # ${l}`, width), tone: "dim" });
     }
-    if (s.state === "error" && s.error) out.push({ text: truncate(` => => ERROR: ${sanitizeLine(s.error)}`, width), tone: "red" });
-    return out;
+    if (s.state === "error" && s.error) error.push({ text: truncate(` => => ERROR: ${sanitizeLine(s.error)}`, width), tone: "red" });
+    return { counters, logs, error };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ProgressEvent } from "../events.js";
 import { formatSummary, type BuildSummary } from "../summary.js";
-import { displayWidth, truncate } from "./text.js";
+import { displayWidth } from "./text.js";
 import { TtyView, type Tone, type ViewLine } from "./tty-view.js";
 
 /** The terminal stream the live view draws on (process.stderr when it is a TTY). */
@@ -167,7 +167,8 @@ export class TtyRenderer {
   }
 
   #summaryText(s: BuildSummary): string {
-    return formatSummary(s, this.#view.counts, this.#now()).map((l) => `${truncate(l, this.#width())}\n`).join("");
+    // Not cut to the width: it is printed once, below the view, and users copy the digest and tags from it.
+    return formatSummary(s, this.#view.counts, this.#now()).map((l) => `${l}\n`).join("");
   }
 
   #showCursor(): void {
