@@ -52,7 +52,9 @@ describe("tty renderer (terminal driver)", () => {
     jest.useFakeTimers();
     clock = 0;
   });
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it("hides the cursor, draws at once, then redraws only changed lines at most every 100 ms", () => {
     const tty = new FakeTty();
