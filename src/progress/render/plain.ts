@@ -1,4 +1,6 @@
+import { TextDecoder } from "node:util";
 import type { ProgressEvent, VertexInfo } from "../events.js";
+import { decoderFor } from "../log-ring.js";
 
 /**
  * BuildKit-style plain progress: stable, greppable lines for CI logs.
@@ -14,7 +16,8 @@ export class PlainRenderer {
   readonly #ids = new Map<string, number>();
   readonly #started = new Map<string, number>();
   readonly #partial = new Map<string, string>();
-  readonly #decoder = new TextDecoder();
+  /** One streaming decoder per vertex: a UTF-8 character split across two chunks is decoded whole. */
+  readonly #decoders = new Map<string, TextDecoder>();
   readonly #lastId: { value: number } = { value: 0 };
   #current: string | undefined;
 
@@ -24,6 +27,9 @@ export class PlainRenderer {
 
   readonly write = (e: ProgressEvent): void => {
     switch (e.type) {
+      case "vertex.waiting":
+        // Plain output is append-only: a step gets its header when it starts or is found cached.
+        return;
       case "vertex.started": {
         if (e.vertex.hidden) return;
         this.#started.set(e.vertex.digest, e.time);
@@ -41,7 +47,7 @@ export class PlainRenderer {
         const n = this.#ids.get(e.digest);
         if (n === undefined) return;
         const start = this.#started.get(e.digest) ?? e.time;
-        const text = (this.#partial.get(e.digest) ?? "") + this.#decoder.decode(e.data);
+        const text = (this.#partial.get(e.digest) ?? "") + decoderFor(this.#decoders, e.digest).decode(e.data, { stream: true });
         const lines = text.split("\n");
         this.#partial.set(e.digest, lines.pop()!);
         const ts = ((e.time - start) / 1000).toFixed(3);

@@ -57,6 +57,7 @@ export class TtyView {
   readonly #steps = new Map<string, Step>();
   readonly #logs: LogRing;
   readonly counts = new StepCounts();
+  readonly #warnings: string[] = [];
   #first: number | undefined;
 
   /** @param logLines log lines shown under a running step. @default 6 */
@@ -107,8 +108,10 @@ export class TtyView {
         }
         return;
       }
-      case "vertex.log":
       case "warning":
+        this.#warnings.push(e.message);
+        return;
+      case "vertex.log":
         return;
     }
   }
@@ -125,7 +128,10 @@ export class TtyView {
     const steps = [...this.#steps.values()];
     const blocks = steps.map((s) => ({ step: s, head: this.#stepLine(s, width, o.now), ...this.#subLines(s, width, o) }));
     const header = this.#header(width, o);
-    if (o.final) return [header, ...blocks.flatMap((b) => [b.head, ...b.counters, ...b.logs, ...b.error])];
+    if (o.final) {
+      const warnings = this.#warnings.map((w): ViewLine => ({ text: truncate(`WARNING: ${sanitizeLine(w)}`, width), tone: "yellow" }));
+      return [header, ...blocks.flatMap((b) => [b.head, ...b.counters, ...b.logs, ...b.error]), ...warnings];
+    }
 
     const height = Math.max(1, o.height);
     let logCap = Infinity;

@@ -36,6 +36,18 @@ describe("plain progress renderer", () => {
     expect(text()).toBe("#1 RUN false\n#1 ERROR: exit code: 1\n\n#2 RUN sleep 9\n#2 CANCELED\n\n");
   });
 
+  it("ignores waiting steps and decodes UTF-8 split across chunks", () => {
+    const { out, text } = capture();
+    const r = new PlainRenderer(out);
+    const euro = Buffer.from("€\n");
+    r.write({ type: "vertex.waiting", vertex: { digest: "w", name: "RUN later" }, time: 0 });
+    r.write({ type: "vertex.started", vertex: { digest: "u", name: "RUN echo €" }, time: 0 });
+    r.write({ type: "vertex.log", digest: "u", stream: 1, data: euro.subarray(0, 2), time: 0 });
+    r.write({ type: "vertex.log", digest: "u", stream: 1, data: euro.subarray(2), time: 0 });
+    r.write({ type: "vertex.done", digest: "u", time: 0 });
+    expect(text()).toBe("#1 RUN echo €\n#1 0.000 €\n#1 DONE 0.0s\n\n");
+  });
+
   it("formats byte counts", () => {
     expect(formatBytes(999)).toBe("999B");
     expect(formatBytes(1500)).toBe("1.50kB");

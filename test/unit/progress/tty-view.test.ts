@@ -67,6 +67,7 @@ describe("tty view frames", () => {
     view.apply({ type: "vertex.started", vertex: v("d", "[4/4] RUN make install"), time: 4000 });
     view.apply({ type: "vertex.log", digest: "d", stream: 2, data: Buffer.from("make: *** no rule\n"), time: 4100 });
     view.apply({ type: "vertex.error", digest: "d", error: "exit code: 2", time: 4200 });
+    view.apply({ type: "warning", message: "FromAsCasing: 'as' and 'FROM' keywords' casing do not match", time: 4200 });
     expect(text(view, { width: 50, height: 3, now: 4300, final: true })).toEqual([
       "[+] Building 3.3s (4/4) ERROR",
       " => CACHED [1/4] FROM docker.io/library/busybox:l…",
@@ -75,6 +76,7 @@ describe("tty view frames", () => {
       " => ERROR [4/4] RUN make install              0.2s",
       " => => # make: *** no rule",
       " => => ERROR: exit code: 2",
+      "WARNING: FromAsCasing: 'as' and 'FROM' keywords' …",
     ]);
     expect(view.busy).toBe(false);
   });
