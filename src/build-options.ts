@@ -1,0 +1,124 @@
+/**
+ * Parsing of the build flags a `docker buildx build` user types that are not the exporter's (`-o` is parsed by
+ * src/exporter): `--secret`, `--build-context`, `--label`. Pure functions; errors are UsageErrors.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { UsageError } from "./errors.js";
+import type { SecretSource } from "./ops/types.js";
+
+/** Split `k=v,k2=v2` (buildx CSV flag syntax, with "…" quoting of whole fields). */
+export function parseCsvFields(value: string, flag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const field of splitCsv(value)) {
+    const eq = field.indexOf("=");
+    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    if (!key) throw new UsageError(`invalid ${flag} value ${JSON.stringify(value)}: empty field name`);
+    out.set(key, eq < 0 ? "" : field.slice(eq + 1));
+  }
+  return out;
+}
+
+function splitCsv(s: string): string[] {
+  const fields: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (const ch of s) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === "," && !quoted) {
+      fields.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  fields.push(cur);
+  return fields.filter((f) => f !== "");
+}
+
+/**
+ * `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]`, as buildx: without src/env, the id names an environment
+ * variable when one is set, else a file. Values are read only when a RUN mounts the secret.
+ */
+export function parseSecret(value: string, env: NodeJS.ProcessEnv, cwd = process.cwd()): SecretSource {
+  const f = parseCsvFields(value, "--secret");
+  const id = f.get("id");
+  if (!id) throw new UsageError(`invalid --secret ${JSON.stringify(value)}: id is required`, { hint: "use --secret id=NAME,src=PATH or id=NAME,env=VAR" });
+  for (const k of f.keys()) {
+    if (!["id", "src", "source", "env", "type", "required"].includes(k)) {
+      throw new UsageError(`invalid --secret ${JSON.stringify(value)}: unknown field ${JSON.stringify(k)}`, { hint: "fields are id, src, env, type" });
+    }
+  }
+  const type = f.get("type");
+  if (type !== undefined && type !== "file" && type !== "env") {
+    throw new UsageError(`invalid --secret ${JSON.stringify(value)}: type must be file or env`);
+  }
+  const src = f.get("src") ?? f.get("source");
+  let envName = f.get("env");
+  let path: string | undefined;
+  if (type === "env") envName ??= src ?? id;
+  else if (type === "file") path = src ?? id;
+  else if (src !== undefined) path = src;
+  else if (envName === undefined) {
+    if (env[id] !== undefined) envName = id;
+    else path = id;
+  }
+  if (envName !== undefined) {
+    const name = envName;
+    return {
+      id,
+      read: async () => {
+        const v = env[name];
+        if (v === undefined) throw new UsageError(`secret ${JSON.stringify(id)}: environment variable ${name} is not set`);
+        return Buffer.from(v);
+      },
+    };
+  }
+  const file = resolve(cwd, path!);
+  return {
+    id,
+    read: async () => {
+      try {
+        return await readFile(file);
+      } catch (err) {
+        throw new UsageError(`secret ${JSON.stringify(id)}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`, {
+          hint: "check the src= path of --secret",
+        });
+      }
+    },
+  };
+}
+
+/** A named context: `--build-context name=DIR` (local), `name=docker-image://REF`, `name=oci-layout://DIR[:TAG]`. */
+export type NamedContext =
+  | { readonly kind: "local"; readonly name: string; readonly dir: string }
+  | { readonly kind: "image"; readonly name: string; readonly ref: string }
+  | { readonly kind: "oci-layout"; readonly name: string; readonly dir: string; readonly tag?: string };
+
+export function parseBuildContext(value: string, cwd = process.cwd()): NamedContext {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new UsageError(`invalid --build-context ${JSON.stringify(value)}`, { hint: "use --build-context NAME=DIR|docker-image://REF|oci-layout://DIR" });
+  const name = value.slice(0, eq);
+  const target = value.slice(eq + 1);
+  if (target.startsWith("docker-image://")) return { kind: "image", name, ref: target.slice("docker-image://".length) };
+  if (target.startsWith("oci-layout://")) {
+    const rest = target.slice("oci-layout://".length);
+    const m = /^(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?$/.exec(rest)!;
+    return { kind: "oci-layout", name, dir: resolve(cwd, m[1]!), ...(m[2] ? { tag: m[2] } : {}) };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    throw new UsageError(`--build-context ${name}: unsupported source ${JSON.stringify(target)}`, {
+      hint: "use a directory, docker-image://REF or oci-layout://DIR",
+    });
+  }
+  return { kind: "local", name, dir: resolve(cwd, target) };
+}
+
+/** `--label k=v` (repeatable). */
+export function parseLabels(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    if (eq <= 0) throw new UsageError(`invalid --label ${JSON.stringify(v)}`, { hint: "use --label KEY=value" });
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}

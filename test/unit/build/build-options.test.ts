@@ -1,0 +1,45 @@
+import { describe, expect, it } from "@jest/globals";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseBuildContext, parseCsvFields, parseLabels, parseSecret } from "../../../src/build-options.js";
+
+describe("build options", () => {
+  it("splits buildx CSV fields with quotes", () => {
+    expect([...parseCsvFields('id=a,src="x,y",required', "--secret")]).toEqual([
+      ["id", "a"],
+      ["src", "x,y"],
+      ["required", ""],
+    ]);
+  });
+
+  it("reads secrets from files and environment variables, lazily", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsb-secret-"));
+    writeFileSync(join(dir, "tok"), "s3cr3t");
+    expect((await parseSecret("id=a,src=tok", {}, dir).read()).toString()).toBe("s3cr3t");
+    expect((await parseSecret("id=a,env=TOKEN", { TOKEN: "v" }).read()).toString()).toBe("v");
+    // id alone: an environment variable of that name wins, else a file of that name.
+    expect((await parseSecret("id=GH", { GH: "envval" }, dir).read()).toString()).toBe("envval");
+    expect((await parseSecret("id=tok", {}, dir).read()).toString()).toBe("s3cr3t");
+    await expect(parseSecret("id=a,env=MISSING", {}).read()).rejects.toThrow(/MISSING is not set/);
+    await expect(parseSecret("id=a,src=nope", {}, dir).read()).rejects.toThrow(/cannot read/);
+  });
+
+  it("rejects malformed secrets without echoing values", () => {
+    expect(() => parseSecret("src=x", {})).toThrow(/id is required/);
+    expect(() => parseSecret("id=a,bogus=1", {})).toThrow(/unknown field "bogus"/);
+  });
+
+  it("parses named build contexts", () => {
+    expect(parseBuildContext("lib=./vendor", "/w")).toEqual({ kind: "local", name: "lib", dir: "/w/vendor" });
+    expect(parseBuildContext("base=docker-image://alpine:3")).toEqual({ kind: "image", name: "base", ref: "alpine:3" });
+    expect(parseBuildContext("x=oci-layout:///l:v1")).toEqual({ kind: "oci-layout", name: "x", dir: "/l", tag: "v1" });
+    expect(() => parseBuildContext("x=git://repo")).toThrow(/unsupported source/);
+    expect(() => parseBuildContext("noequals")).toThrow(/invalid --build-context/);
+  });
+
+  it("parses labels", () => {
+    expect(parseLabels(["a=1", "b=x=y"])).toEqual({ a: "1", b: "x=y" });
+    expect(() => parseLabels(["=v"])).toThrow(/invalid --label/);
+  });
+});
