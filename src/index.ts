@@ -29,4 +29,4 @@ export {
   type IdMap,
 } from "./executor/index.js";
 export { createSnapshotter, probeOverlay, exportLayer, applyLayer, LAYER_MEDIA_TYPES, SnapshotError, LayerError, type Snapshotter, type SnapshotterOptions, type SnapshotterReport, type SnapshotInfo, type SnapshotKind, type DiffSource, type DiffEntry, type ApplyTarget, type ApplyResult, type ExportOptions, type LayerDescriptor, type Compression } from "./snapshot/index.js";
-export { createRenderer, resolveProgressMode, isProgressMode, teeProgress, createLogFiles, LogRing, formatSummary, formatDuration, type ProgressMode, type Renderer, type CreateRendererOptions, type BuildSummary, type LogFiles, type TrackedVertex, type ProgressEvent, type ProgressSink, type VertexInfo } from "./progress/index.js";
+export { createRenderer, resolveProgressMode, isProgressMode, parseProgressMode, teeProgress, createLogFiles, LogRing, formatSummary, formatDuration, type ProgressMode, type Renderer, type CreateRendererOptions, type BuildSummary, type LogFiles, type TrackedVertex, type ProgressEvent, type ProgressSink, type VertexInfo } from "./progress/index.js";

@@ -3,7 +3,7 @@
  * raw JSON lines, or nothing) and keeps build logs (full per-vertex files, a short in-memory tail). Renderers only
  * write to the streams they are given; they never run builds, and producers never format text.
  */
-export { createRenderer, resolveProgressMode, isProgressMode, teeProgress } from "./renderer.js";
+export { createRenderer, resolveProgressMode, isProgressMode, parseProgressMode, teeProgress } from "./renderer.js";
 export type { ProgressMode, Renderer, CreateRendererOptions } from "./renderer.js";
 export { formatSummary, formatDuration, type BuildSummary } from "./summary.js";
 export { LogRing, type TrackedVertex } from "./log-ring.js";

@@ -1,3 +1,4 @@
+import { UsageError } from "../errors.js";
 import type { ProgressEvent, ProgressSink } from "./events.js";
 import type { SignalHooks, TtyStream } from "./render/tty.js";
 import { StepCounts, formatSummary, type BuildSummary } from "./summary.js";
@@ -41,6 +42,12 @@ export function isProgressMode(s: string): s is ProgressMode {
   return (MODES as readonly string[]).includes(s);
 }
 
+/** Parse a `--progress` value; throws a UsageError (exit code 2) naming the valid values. */
+export function parseProgressMode(value: string): ProgressMode {
+  if (isProgressMode(value)) return value;
+  throw new UsageError(`invalid --progress value '${value}'`, { hint: `use one of: ${MODES.join(", ")}` });
+}
+
 /**
  * Resolve `auto` as buildx does: TSBUILD_PROGRESS when set, else tty when stderr is a terminal (and TERM is not
  * `dumb`), else plain. An unknown TSBUILD_PROGRESS value counts as unset.
@@ -59,6 +66,26 @@ export function resolveProgressMode(
 /**
  * The renderer for a `--progress` mode. The tty view is imported lazily, so plain, rawjson and quiet builds do
  * not load it.
+ *
+ * @example
+ * ```ts
+ * const r = await createRenderer(parseProgressMode(argv.progress), {
+ *   stderr: process.stderr, env: process.env, isTTY: process.stderr.isTTY, signals: process,
+ * });
+ * const ring = new LogRing();
+ * const files = createLogFiles(join(root, "logs", buildId));
+ * const progress = teeProgress(r.write, ring.write, files.write);
+ * try {
+ *   const image = await build({ ..., progress });
+ *   r.summary({ digest: image.id, tags });
+ * } catch (err) {
+ *   r.close(); // restore the terminal before printing the failure
+ *   return renderError(err, { debug, stderr: process.stderr, logs: ring, logPath: files.pathFor, dockerfile });
+ * } finally {
+ *   r.close();
+ *   files.close();
+ * }
+ * ```
  */
 export async function createRenderer(mode: ProgressMode, o: CreateRendererOptions): Promise<Renderer> {
   const resolved = resolveProgressMode(mode, o);

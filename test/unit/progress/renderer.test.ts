@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { PassThrough } from "node:stream";
-import { createRenderer, resolveProgressMode, teeProgress, isProgressMode } from "../../../src/progress/index.js";
-import type { ProgressEvent } from "../../../src/progress/index.js";
+import { createRenderer, resolveProgressMode, teeProgress, isProgressMode, parseProgressMode } from "../../../src/progress/index.js";
+import type { CreateRendererOptions, ProgressEvent, SignalHooks } from "../../../src/progress/index.js";
 
 function capture(): { out: PassThrough; text: () => string } {
   const out = new PassThrough();
@@ -27,6 +27,14 @@ describe("createRenderer", () => {
     expect(resolveProgressMode("quiet", { isTTY: true, env: { TSBUILD_PROGRESS: "plain" } })).toBe("quiet");
     expect(isProgressMode("tty")).toBe(true);
     expect(isProgressMode("fancy")).toBe(false);
+    expect(parseProgressMode("rawjson")).toBe("rawjson");
+    expect(() => parseProgressMode("fancy")).toThrow(expect.objectContaining({ code: "TSB_USAGE", hint: "use one of: auto, tty, plain, rawjson, quiet" }));
+  });
+
+  it("accepts the CLI's process and stderr as they are (type-checked)", () => {
+    const opts: CreateRendererOptions = { stderr: process.stderr, env: process.env, isTTY: process.stderr.isTTY, signals: process };
+    const hooks: SignalHooks = process;
+    expect(opts.signals).toBe(hooks);
   });
 
   it("plain: BuildKit lines and a summary", async () => {
