@@ -135,6 +135,7 @@ export class TtyView {
 
     const height = Math.max(1, o.height);
     let logCap = Infinity;
+    let hideDoneCounters = false;
     let hiddenFinished = 0;
     let hiddenWaiting = 0;
     const finished = blocks.filter((b) => b.step.state === "done" || b.step.state === "cached");
@@ -146,7 +147,8 @@ export class TtyView {
       if (hiddenFinished > 0) lines.push({ text: truncate(` => ${hiddenFinished} finished steps hidden`, width), tone: "dim" });
       for (const b of blocks) {
         if (hideF.has(b) || hideW.has(b)) continue;
-        lines.push(b.head, ...b.counters, ...b.logs.slice(Math.max(0, b.logs.length - logCap)), ...b.error);
+        const counters = hideDoneCounters ? b.counters.filter((c) => !c.done) : b.counters;
+        lines.push(b.head, ...counters, ...b.logs.slice(Math.max(0, b.logs.length - logCap)), ...b.error);
       }
       if (hiddenWaiting > 0) lines.push({ text: truncate(` => ${hiddenWaiting} more ${hiddenWaiting === 1 ? "step" : "steps"} waiting`, width), tone: "dim" });
       return lines;
@@ -155,6 +157,10 @@ export class TtyView {
     // Hiding a single step buys nothing: the "hidden" line takes its place.
     while (lines.length > height && finished.length > 1 && hiddenFinished < finished.length) {
       hiddenFinished = Math.min(finished.length, Math.max(2, hiddenFinished + lines.length - height + (hiddenFinished === 0 ? 1 : 0)));
+      lines = compose();
+    }
+    if (lines.length > height) {
+      hideDoneCounters = true;
       lines = compose();
     }
     while (lines.length > height && logCap > 0) {
@@ -196,12 +202,14 @@ export class TtyView {
     return { text: fitLine(left, right, width), tone };
   }
 
-  #subLines(s: Step, width: number, o: FrameOptions): { counters: ViewLine[]; logs: ViewLine[]; error: ViewLine[] } {
-    const counters: ViewLine[] = [];
+  #subLines(s: Step, width: number, o: FrameOptions): { counters: (ViewLine & { readonly done: boolean })[]; logs: ViewLine[]; error: ViewLine[] } {
+    const counters: (ViewLine & { readonly done: boolean })[] = [];
     const logs: ViewLine[] = [];
     const error: ViewLine[] = [];
     if (s.state === "running" && !o.final) {
-      for (const c of s.counters.values()) counters.push({ text: counterLine(c, width), tone: "plain" });
+      for (const c of s.counters.values()) {
+        counters.push({ text: counterLine(c, width), tone: "plain", done: c.total !== undefined && c.current >= c.total });
+      }
     }
     if ((s.state === "running" && !o.final) || s.state === "error") {
       for (const l of this.#logs.tail(s.vertex.digest)) logs.push({ text: truncate(` => => # ${l}`, width), tone: "dim" });

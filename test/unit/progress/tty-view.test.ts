@@ -81,6 +81,21 @@ describe("tty view frames", () => {
     expect(view.busy).toBe(false);
   });
 
+  it("drops finished byte counters before log lines when short of rows", () => {
+    const view = new TtyView();
+    view.apply({ type: "vertex.started", vertex: v("p", "[1/1] FROM busybox"), time: 0 });
+    for (let i = 0; i < 4; i++) {
+      view.apply({ type: "vertex.progress", digest: "p", id: `layer${i}`, current: i < 3 ? 1000 : 10, total: 1000, time: 0 });
+    }
+    view.apply({ type: "vertex.log", digest: "p", stream: 1, data: Buffer.from("resolving\n"), time: 0 });
+    expect(text(view, { width: 40, height: 4, now: 1000 })).toEqual([
+      "[+] Building 1.0s (0/1)",
+      " => RUNNING [1/1] FROM busybox      1.0s",
+      " => => layer3 10B / 1.00kB",
+      " => => # resolving",
+    ]);
+  });
+
   it("marks cancelled steps", () => {
     const view = new TtyView();
     view.apply({ type: "vertex.started", vertex: v("x", "RUN sleep 60"), time: 0 });
