@@ -1,0 +1,45 @@
+/**
+ * Progress of an export as one vertex (`exporting to image`, `exporting to client directory`, …), the way BuildKit
+ * shows its exporter: sub-steps are `vertex.progress` events on that vertex.
+ */
+import { randomUUID } from "node:crypto";
+import type { ProgressSink } from "../progress/index.js";
+import { sha256 } from "../util/digest.js";
+
+/** Where an export reports to: a sink, and optionally a vertex the caller already started (and will finish). */
+export interface ExportProgressOptions {
+  readonly progress?: ProgressSink | undefined;
+  /** Digest of a vertex started by the caller; when absent the exporter starts and finishes its own. */
+  readonly vertex?: string | undefined;
+}
+
+/** One export vertex. `finish()` marks it done (or failed) when the exporter owns it. */
+export class ExportVertex {
+  readonly digest: string;
+  readonly #sink: ProgressSink | undefined;
+  readonly #owned: boolean;
+
+  constructor(opts: ExportProgressOptions, name: string) {
+    this.#sink = opts.progress;
+    this.#owned = opts.vertex === undefined;
+    this.digest = opts.vertex ?? sha256(`tsbuild.exporter ${name} ${randomUUID()}`);
+    if (this.#owned) this.#sink?.({ type: "vertex.started", vertex: { digest: this.digest, name }, time: Date.now() });
+  }
+
+  /** Report a sub-step (`exporting layer sha256:…`) as `current` of `total`. */
+  step(id: string, current: number, total?: number): void {
+    this.#sink?.({ type: "vertex.progress", digest: this.digest, id, current, ...(total !== undefined ? { total } : {}), time: Date.now() });
+  }
+
+  /** Run `fn`, then mark the vertex done, or failed with the error's message (rethrown). */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      if (this.#owned) this.#sink?.({ type: "vertex.done", digest: this.digest, time: Date.now() });
+      return result;
+    } catch (err) {
+      if (this.#owned) this.#sink?.({ type: "vertex.error", digest: this.digest, error: err instanceof Error ? err.message : String(err), time: Date.now() });
+      throw err;
+    }
+  }
+}
