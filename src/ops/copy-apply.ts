@@ -1,0 +1,208 @@
+/**
+ * Writes source matches into the active snapshot with fsutil copy semantics (BuildKit's COPY): destination parents
+ * created (mode 0755 or the octal --chmod, owned by --chown), a file onto an existing directory lands inside it,
+ * directories merge, existing non-directories are replaced, symlinks are copied as symlinks, hard links within one
+ * copy stay hard links, and mode, owner (unless --chown) and mtime come from the source. Only the top destination
+ * path is resolved through image symlinks (rooted); below it nothing is ever followed: every target is lstat'ed and
+ * replaced, and files are created with O_EXCL.
+ */
+import { execFile } from "node:child_process";
+import { constants } from "node:fs";
+import { chmod, copyFile, lchown, link, lutimes, mkdir, symlink, unlink } from "node:fs/promises";
+import { dirname, join, posix, relative } from "node:path";
+import { promisify } from "node:util";
+import { FileOpError, fsFailure } from "./file-errors.js";
+import type { ChmodSpec } from "./file-mode.js";
+import type { Owner } from "./file-owner.js";
+import { cleanAbs, components, lstatOrNull, resolveInRoot } from "./file-root-path.js";
+import type { SourceEntry, SourceItem } from "./copy-sources.js";
+
+const run = promisify(execFile);
+
+/** Where and how a copy writes. */
+export interface CopyTarget {
+  /** The mounted, writable rootfs. */
+  readonly root: string;
+  /** --chown, resolved; undefined keeps source owners. */
+  readonly owner?: Owner;
+  readonly chmod?: ChmodSpec;
+  readonly signal?: AbortSignal;
+}
+
+/** The image path of a host path under `root` (for messages). */
+export function imagePath(root: string, p: string): string {
+  const r = relative(root, p);
+  return r === "" ? "/" : `/${r}`;
+}
+
+/**
+ * Go's os.MkdirAll under `root` with fsutil's extras: every directory created gets `mode` (umask ignored), the owner
+ * (when given) and the time (when given). `path` must already be resolved inside `root`. Returns the created paths.
+ */
+export async function mkdirAll(root: string, path: string, mode: number, owner?: Owner, time?: Date): Promise<string[]> {
+  const created: string[] = [];
+  let cur = root;
+  for (const c of components(relative(root, path))) {
+    cur = join(cur, c);
+    const st = await lstatOrNull(cur);
+    if (st !== null) {
+      if (st.isDirectory()) continue;
+      throw new FileOpError("TSB_OPS_COPY_DEST", `cannot create directory ${JSON.stringify(imagePath(root, cur))}: a file with that name exists`, {
+        hint: "remove the file first, or copy to another path",
+      });
+    }
+    try {
+      await mkdir(cur, mode & 0o777);
+      await chmod(cur, mode & 0o777);
+      if (owner !== undefined) await lchown(cur, owner.uid, owner.gid);
+      if (time !== undefined) await lutimes(cur, time, time);
+    } catch (err) {
+      throw fsFailure(owner !== undefined ? "create and chown directory" : "create directory", imagePath(root, cur), err);
+    }
+    created.push(cur);
+  }
+  return created;
+}
+
+/** fsutil Copy for one match: prepare the destination, then copy the match's tree onto it. */
+export async function copyItem(t: CopyTarget, item: SourceItem, dest: string, copyDirContents: boolean): Promise<void> {
+  const octal = t.chmod !== undefined && /^[0-9]+$/.test(t.chmod.text) ? t.chmod.apply(0, false) : undefined;
+  const dirMode = octal ?? 0o755;
+  // The parent of the destination (or the destination itself when it names a directory: "/app/" or "/app/.").
+  const base = posix.basename(dest);
+  const ensure = dest.endsWith("/") || base === "." ? dest : posix.dirname(dest);
+  await mkdirAll(t.root, (await resolveInRoot(t.root, cleanAbs(ensure))).path, dirMode, t.owner);
+
+  let dst = (await resolveInRoot(t.root, cleanAbs(dest))).path;
+  const srcIsDir = item.root.type === "dir";
+  const dstSt = await lstatOrNull(dst);
+  if ((!copyDirContents && srcIsDir && dstSt !== null) || (!srcIsDir && dstSt?.isDirectory())) {
+    const name = posix.basename(`/${item.source}`);
+    if (name !== "" && name !== "/" && name !== ".") dst = join(dst, name);
+  }
+  const target = copyDirContents && srcIsDir && dstSt === null ? dst : dirname(dst);
+  await mkdirAll(t.root, target, dirMode, t.owner);
+  await new TreeWriter(t).write(item, dst);
+}
+
+interface OpenDir {
+  readonly entry: SourceEntry;
+  readonly path: string;
+  /** Apply owner/mode/times (new or non-root directory), or only restore the mtime (existing root directory). */
+  readonly full: boolean;
+}
+
+/** Copies one match's entries, parents before children; directory metadata is applied once their children are in. */
+class TreeWriter {
+  readonly #t: CopyTarget;
+  /** Hard links: `dev:ino` of a multiply-linked source file → the first target written for it. */
+  readonly #inodes = new Map<string, string>();
+  readonly #open: OpenDir[] = [];
+
+  constructor(t: CopyTarget) {
+    this.#t = t;
+  }
+
+  async write(item: SourceItem, dst: string): Promise<void> {
+    await this.#entry(item.root, dst, false);
+    let n = 0;
+    for (const e of item.descendants) {
+      if (++n % 256 === 0) this.#t.signal?.throwIfAborted();
+      const target = join(dst, e.path);
+      await this.#closeUntilParentOf(target);
+      await this.#entry(e, target, true);
+    }
+    await this.#closeUntilParentOf(undefined);
+  }
+
+  async #closeUntilParentOf(target: string | undefined): Promise<void> {
+    for (;;) {
+      const top = this.#open[this.#open.length - 1];
+      if (top === undefined || (target !== undefined && target.startsWith(`${top.path}/`))) return;
+      this.#open.pop();
+      if (top.full) await this.#info(top.entry, top.path);
+      else await this.#times(top.entry, top.path);
+    }
+  }
+
+  async #entry(e: SourceEntry, target: string, overwrite: boolean): Promise<void> {
+    const root = this.#t.root;
+    const shown = imagePath(root, target);
+    const existing = await lstatOrNull(target);
+    if (e.type === "dir") {
+      let created = false;
+      if (existing === null) {
+        await mkdir(target, e.mode & 0o777).catch((err: unknown) => {
+          throw fsFailure("create directory", shown, err);
+        });
+        created = true;
+      } else if (!existing.isDirectory()) {
+        throw new FileOpError("TSB_OPS_COPY_DEST", `cannot copy to non-directory: ${shown}`, { hint: "the destination holds a file or symlink where a directory is copied; remove it first" });
+      }
+      this.#open.push({ entry: e, path: target, full: overwrite || created });
+      return;
+    }
+    if (existing !== null) {
+      if (existing.isDirectory()) {
+        throw new FileOpError("TSB_OPS_COPY_DEST", `cannot replace to directory ${shown} with file`, { hint: "copy into the directory (end the destination with /) or remove it first" });
+      }
+      await unlink(target).catch((err: unknown) => {
+        throw fsFailure("replace", shown, err);
+      });
+    }
+    try {
+      switch (e.type) {
+        case "file": {
+          const key = `${e.dev}:${e.ino}`;
+          const first = e.nlink > 1 ? this.#inodes.get(key) : undefined;
+          if (first !== undefined) await link(first, target);
+          else {
+            await copyFile(e.absPath, target, constants.COPYFILE_EXCL);
+            if (e.nlink > 1) this.#inodes.set(key, target);
+          }
+          break;
+        }
+        case "symlink":
+          await symlink(e.linkTarget ?? "", target);
+          break;
+        case "fifo":
+          await run("mkfifo", ["-m", "600", target]);
+          break;
+        case "char":
+        case "block":
+          await run("mknod", ["-m", "600", target, e.type === "char" ? "c" : "b", String(Math.floor(e.rdev / 256) & 0xfff), String((e.rdev & 0xff) | ((e.rdev >> 12) & 0xfff00))]);
+          break;
+        case "socket":
+          // A socket cannot carry data into an image; fsutil's mknod of one is as good as nothing.
+          return;
+      }
+    } catch (err) {
+      throw fsFailure("copy to", shown, err);
+    }
+    await this.#info(e, target);
+  }
+
+  /** fsutil copyFileInfo: owner (source's or --chown), mode (source's through --chmod), then times. */
+  async #info(e: SourceEntry, target: string): Promise<void> {
+    const shown = imagePath(this.#t.root, target);
+    const owner = this.#t.owner ?? { uid: e.uid, gid: e.gid };
+    try {
+      await lchown(target, owner.uid, owner.gid);
+    } catch (err) {
+      throw fsFailure(`chown to ${owner.uid}:${owner.gid}`, shown, err);
+    }
+    if (e.type !== "symlink") {
+      const mode = this.#t.chmod !== undefined ? this.#t.chmod.apply(e.mode, e.type === "dir") : e.mode;
+      await chmod(target, mode).catch((err: unknown) => {
+        throw fsFailure("chmod", shown, err);
+      });
+    }
+    await this.#times(e, target);
+  }
+
+  async #times(e: SourceEntry, target: string): Promise<void> {
+    await lutimes(target, e.atimeMs / 1000, e.mtimeMs / 1000).catch((err: unknown) => {
+      throw fsFailure("set times of", imagePath(this.#t.root, target), err);
+    });
+  }
+}

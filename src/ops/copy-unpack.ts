@@ -1,0 +1,213 @@
+/**
+ * ADD's archive extraction (BuildKit unpack → moby go-archive Untar): a regular source file whose content, after
+ * gzip/bzip2/xz/zstd decompression (detected by magic bytes, never by name), starts with a valid tar header is
+ * extracted into the destination directory instead of copied. Extraction is confined to the destination as if
+ * chrooted there: names climbing above it (tar-slip), hard links leaving it and relative symlinks pointing above it
+ * are rejected; parents are resolved with symlinks rooted at the destination.
+ */
+import { execFile, spawn } from "node:child_process";
+import { createReadStream, createWriteStream } from "node:fs";
+import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { promisify } from "node:util";
+import { Decompressor } from "@cloudpss/zstd";
+import tar from "tar-stream";
+import { FileOpError, fsFailure } from "./file-errors.js";
+import type { Owner } from "./file-owner.js";
+import { cleanAbs, components, lstatOrNull, resolveInRoot } from "./file-root-path.js";
+import { imagePath, mkdirAll, type CopyTarget } from "./copy-apply.js";
+
+const run = promisify(execFile);
+
+/** Compression of a file, by its first bytes (moby go-archive DetectCompression). */
+export type ArchiveCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";
+
+export function detectCompression(head: Buffer): ArchiveCompression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.subarray(0, 3).toString("latin1") === "BZh") return "bzip2";
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
+  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return "zstd";
+  return "none";
+}
+
+function decompress(file: string, kind: ArchiveCompression): Readable {
+  const input = createReadStream(file);
+  switch (kind) {
+    case "none":
+      return input;
+    case "gzip":
+      return input.pipe(createGunzip());
+    case "zstd":
+      return input.pipe(new Decompressor());
+    case "bzip2":
+    case "xz": {
+      const child = spawn(kind === "xz" ? "xz" : "bzip2", ["-dc"], { stdio: ["pipe", "pipe", "ignore"] });
+      const out = new PassThrough();
+      input.pipe(child.stdin);
+      child.stdin.on("error", () => {});
+      child.stdout.pipe(out, { end: false });
+      child.on("error", (err) => out.destroy(new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot run ${kind} to read ${file}: ${err.message}`, { hint: `apt-get install ${kind === "xz" ? "xz-utils" : "bzip2"}` })));
+      child.on("close", (code) => {
+        if (code === 0) out.end();
+        else out.destroy(new FileOpError("TSB_OPS_FILE_ARCHIVE", `${kind} failed to decompress the archive (exit ${code})`, { hint: "the archive is corrupt" }));
+      });
+      out.on("close", () => {
+        input.destroy();
+        if (child.exitCode === null) child.kill();
+      });
+      return out;
+    }
+  }
+}
+
+/** Whether a 512-byte block is a tar header with a valid checksum (what Go's tar.Reader.Next accepts). */
+function isTarHeader(block: Buffer): boolean {
+  if (block.length < 512 || block.every((b) => b === 0)) return false;
+  const field = block.subarray(148, 156).toString("latin1").replace(/[\0 ]+$/, "").trim();
+  if (!/^[0-7]+$/.test(field)) return false;
+  const want = Number.parseInt(field, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return want === unsigned || want === signed;
+}
+
+/** The compression of `file` when it is a tar archive (possibly compressed); undefined otherwise. */
+export async function detectArchive(file: string): Promise<ArchiveCompression | undefined> {
+  const fh = await open(file, "r");
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(head, 0, 8, 0);
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const kind = detectCompression(head);
+  const stream = decompress(file, kind);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= 512) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    stream.destroy();
+  }
+  return isTarHeader(Buffer.concat(chunks).subarray(0, 512)) ? kind : undefined;
+}
+
+function escape(name: string, why: string): FileOpError {
+  return new FileOpError("TSB_OPS_FILE_ARCHIVE_ESCAPE", `archive entry ${JSON.stringify(name)} ${why}`, {
+    hint: "the archive tries to write outside the destination (tar-slip); do not ADD it, or repack it",
+  });
+}
+
+/** Clean an entry name relative to the destination; throws when it climbs above it. */
+function entryRel(name: string): string {
+  const out: string[] = [];
+  for (const c of components(name)) {
+    if (c !== "..") out.push(c);
+    else if (out.pop() === undefined) throw escape(name, "is outside of the destination");
+  }
+  return out.join("/");
+}
+
+/**
+ * Extract the archive `file` into `destPath` (an image path, created 0755 with the copy's owner): entry owners are
+ * kept unless --chown, modes and mtimes come from the headers.
+ */
+export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCompression, destPath: string): Promise<void> {
+  const dest = (await resolveInRoot(t.root, cleanAbs(destPath))).path;
+  await mkdirAll(t.root, dest, 0o755, t.owner);
+  const extract = tar.extract();
+  const source = decompress(file, kind);
+  const feeding = pipeline(source, extract).catch((err: unknown) => {
+    throw new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot read archive ${posix.basename(file)}: ${(err as Error).message}`, { cause: err, hint: "the archive is corrupt or truncated" });
+  });
+  const dirs: { path: string; mtime: Date }[] = [];
+  try {
+    for await (const entry of extract) {
+      t.signal?.throwIfAborted();
+      const h = entry.header;
+      try {
+        const rel = entryRel(h.name);
+        if (rel === "") continue;
+        const dir = await resolveInRoot(dest, posix.dirname(rel));
+        await mkdirAll(dest, dir.path, 0o755);
+        const path = join(dir.path, posix.basename(rel));
+        const shown = imagePath(t.root, path);
+        const existing = await lstatOrNull(path);
+        if (existing !== null && !(existing.isDirectory() && h.type === "directory")) await rm(path, { recursive: true, force: true });
+        const mode = (h.mode ?? 0o644) & 0o7777;
+        const mtime = h.mtime ?? new Date(0);
+        switch (h.type) {
+          case "directory":
+            if (existing === null) await mkdir(path, mode & 0o777);
+            dirs.push({ path, mtime });
+            break;
+          case "file":
+          case "contiguous-file":
+          case null:
+          case undefined:
+            await pipeline(entry, createWriteStream(path, { flags: "wx", mode: mode & 0o777 }));
+            break;
+          case "symlink": {
+            const target = h.linkname ?? "";
+            const lexical = posix.normalize(posix.join(posix.dirname(rel), target));
+            if (!target.startsWith("/") && (lexical === ".." || lexical.startsWith("../"))) throw escape(h.name, `is a symlink to ${JSON.stringify(target)}, outside of the destination`);
+            await symlink(target, path);
+            break;
+          }
+          case "link": {
+            const linkRel = entryRel(h.linkname ?? "");
+            const target = await resolveInRoot(dest, linkRel, false);
+            await link(target.path, path);
+            break;
+          }
+          case "fifo":
+            await run("mkfifo", ["-m", "600", path]);
+            break;
+          case "character-device":
+          case "block-device":
+            // Device nodes cannot be made in a user namespace; moby skips them there, and so do we when mknod fails.
+            if (!(await run("mknod", ["-m", "600", path, h.type === "character-device" ? "c" : "b", String(h.devmajor ?? 0), String(h.devminor ?? 0)]).then(() => true, () => false))) continue;
+            break;
+          default:
+            continue;
+        }
+        await applyHeader(path, h.type === "symlink", t.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 }, mode, h.type === "directory" ? undefined : mtime, shown);
+      } finally {
+        entry.resume();
+      }
+    }
+    await feeding;
+  } catch (err) {
+    source.destroy();
+    extract.destroy();
+    await feeding.catch(() => {});
+    throw err instanceof FileOpError ? err : fsFailure("extract archive into", destPath, err);
+  }
+  for (const d of dirs.reverse()) await lutimes(d.path, d.mtime, d.mtime);
+}
+
+async function applyHeader(path: string, isLink: boolean, owner: Owner, mode: number, mtime: Date | undefined, shown: string): Promise<void> {
+  try {
+    await lchown(path, owner.uid, owner.gid);
+  } catch (err) {
+    throw fsFailure(`chown to ${owner.uid}:${owner.gid}`, shown, err);
+  }
+  if (!isLink) await chmod(path, mode);
+  if (mtime !== undefined) await lutimes(path, mtime, mtime);
+}
