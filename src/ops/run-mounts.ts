@@ -22,6 +22,9 @@ export interface PreparedMounts {
   cleanup(): Promise<void>;
 }
 
+/** The largest tmpfs size the sandbox accepts. */
+const MAX_TMPFS = 0xffff_f000;
+
 type Cleanup = () => Promise<unknown>;
 
 /** Prepare every mount after the rootfs. On failure everything prepared so far is undone. */
@@ -47,8 +50,8 @@ export async function prepareMounts(mounts: readonly ExecMount[], inputs: readon
           break;
         }
         case "tmpfs":
-          // BuildKit leaves the size to the kernel (half of RAM) when none is given.
-          out.push({ type: "tmpfs", target: m.dest, size: m.size > 0 ? m.size : Math.floor(totalmem() / 2) });
+          // BuildKit leaves the size to the kernel (half of RAM) when none is given; the sandbox takes < 4 GiB.
+          out.push({ type: "tmpfs", target: m.dest, size: Math.min(m.size > 0 ? m.size : Math.floor(totalmem() / 2), MAX_TMPFS) });
           break;
         case "secret":
           await secretMount(m, env, undo, out, extraEnv);
