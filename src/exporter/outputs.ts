@@ -38,7 +38,7 @@ export interface ExportOutputsOptions extends Pick<ExportProgressOptions, "progr
   readonly refs: RefManager;
   readonly store: ContentStore;
   readonly images: ImageStore;
-  /** Opened only when an output pushes. */
+  /** Opened only when an output pushes; the caller closes it. */
   readonly registry?: (() => Registry | Promise<Registry>) | undefined;
   /** Where `dest=-` writes (the CLI passes process.stdout). */
   readonly stdout?: Writable | undefined;
