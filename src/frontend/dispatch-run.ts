@@ -122,7 +122,7 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
     {
       kind: "exec",
       meta: { args, env, cwd: d.cwd, user: d.user },
-      network: ins.network,
+      network: ins.network === "default" ? (ctx.opts.network ?? "default") : ins.network,
       security: ins.security,
       mounts,
       ...proxyEnv,

@@ -36,6 +36,8 @@ export interface CompileOptions {
   /** @default linux on the host's architecture */
   readonly buildPlatform?: GraphPlatform;
   readonly resolver: ImageMetaResolver;
+  /** Network of RUN steps without `--network` (`docker build --network`). @default "default" */
+  readonly network?: "default" | "none" | "host";
   /** Dockerfile name for source locations. @default "Dockerfile" */
   readonly filename?: string;
   /** Dockerfile text, so errors can draw a snippet. */
