@@ -107,7 +107,8 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
           env: execEnv(op, prepared.env),
           cwd: op.meta.cwd || "/",
           network: op.network === "none" ? "none" : "host",
-          ...(op.meta.user ? { user: op.meta.user } : {}),
+          // No USER: uid/gid 0 without looking up /etc/passwd (BuildKit's GetUser), so scratch rootfs work.
+          user: op.meta.user || "0:0",
           ...(op.meta.hostname ? { hostname: op.meta.hostname } : {}),
         };
         const digest = ctx.vertex.digest;
