@@ -9,7 +9,7 @@ import { dirname, join, basename } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { BuildRef, RefManager } from "../cache/index.js";
-import { UsageError, assertNever } from "../errors.js";
+import { UsageError, assertNever, isTsbuildError } from "../errors.js";
 import {
   normalizeImageName, parseReference, writeDockerArchive, writeOciArchive, writeOciLayoutDir,
   type Descriptor, type ExportImage, type HistoryEntry, type ImageConfig, type ImageStore,
@@ -17,6 +17,7 @@ import {
 import type { Registry } from "../registry/index.js";
 import { tempName, type ContentStore } from "../store/index.js";
 import type { Digest } from "../util/digest.js";
+import { ExportError } from "./errors.js";
 import { ExportVertex, type ExportProgressOptions } from "./export-progress.js";
 import { goTime } from "./go-json.js";
 import { copyTree, writeTreeTar } from "./local.js";
@@ -81,17 +82,23 @@ async function toFile(dest: string, stdout: Writable | undefined, write: (out: W
     await write(stdout);
     return;
   }
-  await mkdir(dirname(dest), { recursive: true });
   const tmp = join(dirname(dest), `.${basename(dest)}.${tempName(".tmp")}`);
-  const out = createWriteStream(tmp, { flags: "wx", mode: 0o644 });
+  let out: Writable | undefined;
   try {
-    await write(out);
-    if (!out.writableFinished) await finished(out);
+    await mkdir(dirname(dest), { recursive: true });
+    const file = createWriteStream(tmp, { flags: "wx", mode: 0o644 });
+    out = file;
+    await write(file);
+    if (!file.writableFinished) await finished(file);
     await rename(tmp, dest);
   } catch (err) {
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw err;
+    out?.destroy();
+    await rm(tmp, { force: true }).catch(() => undefined);
+    if (isTsbuildError(err)) throw err;
+    throw new ExportError("TSB_EXPORT_WRITE", `writing ${dest} failed: ${(err as Error).message}`, {
+      cause: err,
+      hint: "check that the destination is a writable file path with free space",
+    });
   }
 }
 
@@ -170,7 +177,7 @@ export async function exportOutputs(opts: ExportOutputsOptions): Promise<ExportR
           const list: ExportImage[] = [{ target: img.manifest, names }];
           const dest = spec.dest!;
           vertex.step("sending tarball", 0);
-          if (!spec.tar) await writeOciLayoutDir(opts.store, list, dest);
+          if (!spec.tar) await writeLayoutDir(opts.store, list, dest);
           else if (spec.type === "oci") await toFile(dest, opts.stdout, (out) => writeOciArchive(opts.store, list, out));
           else await toFile(dest, opts.stdout, (out) => writeDockerArchive(opts.store, list, out));
           vertex.step("sending tarball", 1, 1);
@@ -214,5 +221,17 @@ async function storeNames(images: ImageStore, names: readonly string[], manifest
     vertex.step(`naming to ${name}`, 0);
     await images.putImage(name, { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size });
     vertex.step(`naming to ${name}`, 1, 1);
+  }
+}
+
+async function writeLayoutDir(store: ContentStore, list: readonly ExportImage[], dest: string): Promise<void> {
+  try {
+    await writeOciLayoutDir(store, list, dest);
+  } catch (err) {
+    if (isTsbuildError(err)) throw err;
+    throw new ExportError("TSB_EXPORT_WRITE", `writing the OCI layout ${dest} failed: ${(err as Error).message}`, {
+      cause: err,
+      hint: "check that the destination is a writable directory with free space",
+    });
   }
 }

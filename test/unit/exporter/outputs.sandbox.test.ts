@@ -38,8 +38,8 @@ function run(specs: string[], extra: { tags?: string[]; stdout?: PassThrough; ep
   });
 }
 
-async function tarEntries(src: NodeJS.ReadableStream): Promise<Map<string, tar.Headers>> {
-  const out = new Map<string, tar.Headers>();
+async function tarEntries(src: NodeJS.ReadableStream): Promise<Map<string, tar.Header>> {
+  const out = new Map<string, tar.Header>();
   const extract = tar.extract();
   src.pipe(extract);
   for await (const e of extract) {
@@ -80,6 +80,9 @@ describe("exportOutputs", () => {
     const parsed = tarEntries(stdout);
     await run(["-"], { stdout });
     expect([...(await parsed).keys()].sort()).toEqual([...entries.keys()].sort());
+    // a destination that cannot be written fails with an exporter error and leaves no temp file behind
+    await expect(run([`type=tar,dest=${join(file, "sub.tar")}`])).rejects.toMatchObject({ code: "TSB_EXPORT_WRITE" });
+    await expect(run([`type=oci,dest=${join(file, "dir")},tar=false`])).rejects.toMatchObject({ code: "TSB_EXPORT_WRITE" });
   });
 
   it("writes OCI layouts (tar and directory) with the tag as ref.name, and a docker archive skopeo reads", async () => {
