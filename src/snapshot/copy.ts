@@ -6,14 +6,15 @@
  * index paths that are gone, a directory with a new inode is opaque (as overlayfs makes it).
  */
 import { lstatSync, readdirSync } from "node:fs";
-import { mkdir, readFile, rm, utimes, lstat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
-import { SnapshotDb, type SnapshotRecord } from "./db.js";
+import { SnapshotDb, writeDurable, type SnapshotRecord } from "./db.js";
 import { copyTree } from "./native.js";
-import { stateError } from "./overlay.js";
+import { existsError, stateError } from "./overlay.js";
 import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
 import { diffFromChanges, sortEntries, type RecordedChange } from "./walk.js";
+import { ancestors, unchangedPaths, type Candidate } from "./compare.js";
 
 /** path → [inode identity (ino.birthtime), ctime ns, is dir] */
 type Index = Map<string, readonly [string, string, boolean]>;
@@ -35,11 +36,16 @@ function walkIndex(root: string): { index: Index; maxCtime: bigint } {
   return { index, maxCtime };
 }
 
-/** Compare a tree against its prepare-time index. */
-export function computeChanges(root: string, before: Index): RecordedChange[] {
+/**
+ * Compare a tree against its prepare-time index. `parentRoot` is the committed parent's tree (what the index was
+ * taken of): an entry that kept its inode is compared with it there, so a directory whose ctime only moved
+ * because something inside it came and went is not a change (see compare.ts).
+ */
+export async function computeChanges(root: string, before: Index, parentRoot?: string): Promise<RecordedChange[]> {
   const { index: after } = walkIndex(root);
   const changes = new Map<string, RecordedChange>();
   const opaque = new Set<string>();
+  const cands: Candidate[] = [];
   for (const [path, [ino, ctime, isDir]] of after) {
     const old = before.get(path);
     if (old && old[0] === ino && old[1] === ctime) continue;
@@ -47,8 +53,12 @@ export function computeChanges(root: string, before: Index): RecordedChange[] {
     if (isDir && old && old[0] !== ino) {
       changes.set(`${path}\u0000opq`, { kind: "opaque", path });
       opaque.add(path);
+    } else if (old && old[0] === ino && parentRoot !== undefined) {
+      const lowerStat = lstatSync(join(parentRoot, path), { bigint: true, throwIfNoEntry: false });
+      if (lowerStat) cands.push({ path, upper: { abs: join(root, path), stat: lstatSync(join(root, path), { bigint: true }) }, lower: { abs: join(parentRoot, path), stat: lowerStat } });
     }
   }
+  for (const path of await unchangedPaths(cands)) changes.delete(path);
   // a removed path needs a whiteout unless an ancestor was removed, replaced or made opaque (that covers it)
   const hidden = (path: string): boolean => {
     for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
@@ -60,12 +70,9 @@ export function computeChanges(root: string, before: Index): RecordedChange[] {
   for (const path of before.keys()) {
     if (!after.has(path) && !hidden(path)) changes.set(`${path}\u0000wh`, { kind: "whiteout", path });
   }
-  // overlayfs copies up every ancestor of a change; do the same so both drivers produce the same layer
+  // parents of every change go into the layer too (as overlayfs copies them up and containerd writes them)
   for (const c of [...changes.values()]) {
-    for (let i = c.path.indexOf("/"); i > 0; i = c.path.indexOf("/", i + 1)) {
-      const dir = c.path.slice(0, i);
-      if (!changes.has(dir)) changes.set(dir, { kind: "entry", path: dir });
-    }
+    for (const dir of ancestors(c.path)) if (!changes.has(dir)) changes.set(dir, { kind: "entry", path: dir });
   }
   return sortEntries([...changes.values()]);
 }
@@ -81,14 +88,14 @@ export class CopySnapshotter implements Snapshotter {
 
   async prepare(key: string, parent?: string): Promise<SnapshotInfo> {
     await this.#db.load();
-    const rec = await this.#db.create(key, "active", parent);
+    const rec = await this.#db.create(key, "active", parent, (dir) => mkdir(join(dir, "fs")));
     const fs = this.#db.path(rec.id, "fs");
-    await mkdir(fs);
+    // outside the lock: the record (owned by this process) keeps the parent alive while it is copied
     if (rec.parentId !== undefined) await copyTree(this.#db.path(rec.parentId, "fs"), fs);
     const { index, maxCtime } = walkIndex(fs);
-    await writeFile(this.#db.path(rec.id, "index.json"), JSON.stringify([...index]));
+    await writeDurable(this.#db.path(rec.id, "index.json"), JSON.stringify([...index]));
     await this.#waitForClockTick(rec.id, maxCtime);
-    return this.#db.info(rec);
+    return this.#db.read().info(rec);
   }
 
   /** Return once a new write would get a ctime above every indexed one (file clocks are coarse, ~4 ms). */
@@ -104,7 +111,7 @@ export class CopySnapshotter implements Snapshotter {
 
   async view(key: string, parent: string): Promise<SnapshotInfo> {
     await this.#db.load();
-    return this.#db.info(await this.#db.create(key, "view", parent));
+    return this.#db.read().info(await this.#db.create(key, "view", parent, async () => {}));
   }
 
   async mount(key: string): Promise<string> {
@@ -121,17 +128,17 @@ export class CopySnapshotter implements Snapshotter {
     await this.#db.load();
     const rec = this.#db.get(key);
     if (rec.kind !== "active") throw stateError(key, rec.kind, "committed", "commit only snapshots made by prepare()");
+    if (name !== key && this.#db.read().has(name)) throw existsError(name);
     const changes = await this.#changes(rec);
-    await writeFile(this.#db.path(rec.id, "changes.json"), JSON.stringify(changes));
+    await writeDurable(this.#db.path(rec.id, "changes.json"), JSON.stringify(changes));
+    const next = await this.#db.commit(key, rec.id, name);
     await rm(this.#db.path(rec.id, "index.json"), { force: true });
-    const next: SnapshotRecord = { ...rec, key: name, kind: "committed" };
-    await this.#db.update(rec, next);
-    return this.#db.info(next);
+    return this.#db.read().info(next);
   }
 
   async #changes(rec: SnapshotRecord): Promise<RecordedChange[]> {
     const raw = JSON.parse(await readFile(this.#db.path(rec.id, "index.json"), "utf8")) as [string, [string, string, boolean]][];
-    return computeChanges(this.#db.path(rec.id, "fs"), new Map(raw));
+    return computeChanges(this.#db.path(rec.id, "fs"), new Map(raw), rec.parentId === undefined ? undefined : this.#db.path(rec.parentId, "fs"));
   }
 
   async remove(key: string): Promise<void> {
@@ -141,12 +148,14 @@ export class CopySnapshotter implements Snapshotter {
 
   async stat(key: string): Promise<SnapshotInfo> {
     await this.#db.load();
-    return this.#db.info(this.#db.get(key));
+    const view = this.#db.read();
+    return view.info(view.get(key));
   }
 
   async list(): Promise<readonly SnapshotInfo[]> {
     await this.#db.load();
-    return this.#db.all().map((r) => this.#db.info(r));
+    const view = this.#db.read();
+    return view.all().map((r) => view.info(r));
   }
 
   async diff(key: string): Promise<DiffSource> {
@@ -167,5 +176,7 @@ export class CopySnapshotter implements Snapshotter {
     return { mode: "flat", dir: this.#db.path(rec.id, "fs") };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#db.close();
+  }
 }

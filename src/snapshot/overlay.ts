@@ -6,8 +6,8 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { SnapshotDb, type SnapshotRecord } from "./db.js";
+import { join, relative } from "node:path";
+import { SnapshotDb } from "./db.js";
 import { SnapshotError } from "./errors.js";
 import { copyTree, mknod, mustRun, runTool } from "./native.js";
 import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
@@ -41,6 +41,8 @@ export class OverlaySnapshotter implements Snapshotter {
   readonly #maxLowers: number;
   /** key → absolute mountpoint, for everything this instance mounted and has not unmounted. */
   readonly #mounted = new Map<string, string>();
+  /** key → read-only view of the parent mounted for applyTarget(); unmounted by commit/remove/close. */
+  readonly #applyLowers = new Map<string, string>();
   #template: Promise<string> | undefined;
 
   constructor(root: string, options: OverlayOptions) {
@@ -52,18 +54,18 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async prepare(key: string, parent?: string): Promise<SnapshotInfo> {
     await this.#db.load();
-    const rec = await this.#db.create(key, "active", parent);
-    await Promise.all(["fs", "work", "merged"].map((d) => mkdir(this.#db.path(rec.id, d))));
+    const rec = await this.#db.create(key, "active", parent, async (dir) => {
+      await Promise.all(["fs", "work", "merged"].map((d) => mkdir(join(dir, d))));
+    });
     if (rec.parentId !== undefined) await this.#lowersFitting(rec.parentId);
-    return this.#db.info(rec);
+    return this.#db.read().info(rec);
   }
 
   async view(key: string, parent: string): Promise<SnapshotInfo> {
     await this.#db.load();
-    const rec = await this.#db.create(key, "view", parent);
-    await mkdir(this.#db.path(rec.id, "merged"));
+    const rec = await this.#db.create(key, "view", parent, (dir) => mkdir(join(dir, "merged")));
     await this.#lowersFitting(rec.parentId!);
-    return this.#db.info(rec);
+    return this.#db.read().info(rec);
   }
 
   async mount(key: string): Promise<string> {
@@ -74,11 +76,12 @@ export class OverlaySnapshotter implements Snapshotter {
     if (rec.kind === "committed") throw stateError(key, "committed", "mounted", "prepare() or view() on top of it");
     const lowers = rec.parentId === undefined ? [] : await this.#lowersFitting(rec.parentId);
     const target = `${rec.id}/merged`;
-    await mkdir(join(this.#db.root, "empty"), { recursive: true });
+    await mkdir(join(this.#db.dir, "empty"), { recursive: true });
+    if (rec.kind === "active") await mkdir(this.#db.path(rec.id, "work"), { recursive: true });
     const opts =
       rec.kind === "active"
-        ? overlayOptions(this.#userxattr, lowers.length ? lowers : ["../empty"], { upper: `${rec.id}/fs`, work: `${rec.id}/work` })
-        : overlayOptions(this.#userxattr, lowers.length > 1 ? lowers : [...lowers, "../empty"]);
+        ? overlayOptions(this.#userxattr, lowers.length ? lowers : ["empty"], { upper: `${rec.id}/fs`, work: `${rec.id}/work` })
+        : overlayOptions(this.#userxattr, lowers.length > 1 ? lowers : [...lowers, "empty"]);
     await this.#mountOverlay(opts, target, key);
     const abs = this.#db.path(rec.id, "merged");
     this.#mounted.set(key, abs);
@@ -104,35 +107,44 @@ export class OverlaySnapshotter implements Snapshotter {
     await this.#db.load();
     const rec = this.#db.get(key);
     if (rec.kind !== "active") throw stateError(key, rec.kind, "committed", "commit only snapshots made by prepare()");
+    if (name !== key && this.#db.read().has(name)) throw existsError(name);
     await this.unmount(key);
+    await this.#releaseApplyLower(key);
+    const next = await this.#db.commit(key, rec.id, name);
     await rm(this.#db.path(rec.id, "work"), { recursive: true, force: true });
-    const next: SnapshotRecord = { ...rec, key: name, kind: "committed" };
-    await this.#db.update(rec, next);
-    return this.#db.info(next);
+    return this.#db.read().info(next);
   }
 
   async remove(key: string): Promise<void> {
     await this.#db.load();
     this.#db.get(key);
     await this.unmount(key);
+    await this.#releaseApplyLower(key);
     await this.#db.delete(key);
   }
 
   async stat(key: string): Promise<SnapshotInfo> {
     await this.#db.load();
-    return this.#db.info(this.#db.get(key));
+    const view = this.#db.read();
+    return view.info(view.get(key));
   }
 
   async list(): Promise<readonly SnapshotInfo[]> {
     await this.#db.load();
-    return this.#db.all().map((r) => this.#db.info(r));
+    const view = this.#db.read();
+    return view.all().map((r) => view.info(r));
   }
 
   async diff(key: string): Promise<DiffSource> {
     await this.#db.load();
     const rec = this.#db.get(key);
     if (rec.kind === "view") throw stateError(key, "view", "diffed", "diff committed snapshots");
-    return walkUpper(this.#db.path(rec.id, "fs"));
+    const lower = await this.#mountLowerView(rec.parentId, key);
+    try {
+      return await walkUpper(this.#db.path(rec.id, "fs"), lower);
+    } finally {
+      if (lower) await this.#unmountLowerView(lower);
+    }
   }
 
   async applyTarget(key: string): Promise<ApplyTarget> {
@@ -140,26 +152,63 @@ export class OverlaySnapshotter implements Snapshotter {
     const rec = this.#db.get(key);
     if (rec.kind !== "active") throw stateError(key, rec.kind, "written", "apply layers into a prepared snapshot");
     if (this.#mounted.has(key)) throw stateError(key, "mounted", "written through its upperdir", "unmount it first, or write through the mount");
+    let lower = this.#applyLowers.get(key);
+    if (!lower && rec.parentId !== undefined) {
+      lower = await this.#mountLowerView(rec.parentId, key);
+      if (lower) this.#applyLowers.set(key, lower);
+    }
     return {
       mode: "overlay",
       dir: this.#db.path(rec.id, "fs"),
       opaqueXattr: this.#userxattr ? "user.overlay.opaque" : "trusted.overlay.opaque",
       whiteoutTemplate: await this.#whiteoutTemplate(),
+      ...(lower ? { lower } : {}),
     };
   }
 
   async close(): Promise<void> {
     for (const key of [...this.#mounted.keys()]) await this.unmount(key);
+    for (const key of [...this.#applyLowers.keys()]) await this.#releaseApplyLower(key);
+    this.#db.close();
+  }
+
+  /** A read-only mount of committed snapshot `parentId` (with its ancestors) in scratch space, or undefined. */
+  async #mountLowerView(parentId: number | undefined, key: string): Promise<string | undefined> {
+    if (parentId === undefined) return undefined;
+    const lowers = await this.#lowersFitting(parentId);
+    const mnt = this.#db.tempPath("lower");
+    await mkdir(mnt);
+    await mkdir(join(this.#db.dir, "empty"), { recursive: true });
+    try {
+      await this.#mountOverlay(overlayOptions(this.#userxattr, lowers.length > 1 ? lowers : [...lowers, "empty"]), relative(this.#db.dir, mnt), key);
+    } catch (e) {
+      await rm(mnt, { recursive: true, force: true });
+      throw e;
+    }
+    return mnt;
+  }
+
+  async #unmountLowerView(mnt: string): Promise<void> {
+    await mustRun("umount", [mnt], "unmounting a lower view");
+    await rm(mnt, { recursive: true, force: true });
+  }
+
+  async #releaseApplyLower(key: string): Promise<void> {
+    const lower = this.#applyLowers.get(key);
+    if (!lower) return;
+    this.#applyLowers.delete(key);
+    await this.#unmountLowerView(lower);
   }
 
   /** A 0/0 char device that whiteouts are hard-linked to (overlayfs shares whiteout inodes the same way). */
   #whiteoutTemplate(): Promise<string> {
     this.#template ??= (async () => {
-      const path = join(this.#db.root, "whiteout");
+      const path = join(this.#db.dir, "whiteout");
       if (!existsSync(path)) {
-        const r = await mknod(`${path}.tmp`, "c", 0, 0, 0);
+        const tmp = this.#db.tempPath("whiteout");
+        const r = await mknod(tmp, "c", 0, 0, 0);
         if (r.code !== 0) throw new SnapshotError("TSB_SNAPSHOT_WHITEOUT", `cannot create a whiteout device: ${r.stderr}`, "run inside `tsbuild unshare` or as root");
-        await rename(`${path}.tmp`, path);
+        await rename(tmp, path); // another process may have won the race: same content, either is fine
       }
       return path;
     })();
@@ -171,22 +220,28 @@ export class OverlaySnapshotter implements Snapshotter {
     const chain = this.#chain(id);
     if (chain.length <= this.#maxLowers) return chain;
     const flat = this.#db.path(id, "flat");
-    const tmp = this.#db.path(id, "flat.tmp");
-    const mnt = this.#db.path(id, "flat.mnt");
-    await rm(tmp, { recursive: true, force: true });
-    await Promise.all([mkdir(tmp), mkdir(mnt, { recursive: true })]);
-    await this.#mountOverlay(overlayOptions(this.#userxattr, chain), `${id}/flat.mnt`, this.#db.byId(id).key);
+    const tmp = this.#db.tempPath("flat");
+    const mnt = this.#db.tempPath("flatmnt");
+    await Promise.all([mkdir(tmp), mkdir(mnt)]);
+    await this.#mountOverlay(overlayOptions(this.#userxattr, chain), relative(this.#db.dir, mnt), this.#db.read().byId(id).key);
     try {
       await copyTree(mnt, tmp);
     } finally {
       await mustRun("umount", [mnt], "unmounting a flattening view");
+      await rm(mnt, { recursive: true, force: true });
     }
-    await rename(tmp, flat);
-    await rm(mnt, { recursive: true, force: true });
+    try {
+      await rename(tmp, flat);
+    } catch (e) {
+      // another process flattened the same snapshot first: theirs is identical
+      if (!["ENOTEMPTY", "EEXIST"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
+      await rm(tmp, { recursive: true, force: true });
+    }
     return [`${id}/flat`];
   }
 
   #chain(id: number | undefined): string[] {
+    const view = this.#db.read();
     const out: string[] = [];
     while (id !== undefined) {
       if (existsSync(this.#db.path(id, "flat"))) {
@@ -194,14 +249,18 @@ export class OverlaySnapshotter implements Snapshotter {
         break;
       }
       out.push(`${id}/fs`);
-      id = this.#db.byId(id).parentId;
+      id = view.byId(id).parentId;
     }
     return out;
   }
+}
+
+function existsError(name: string): SnapshotError {
+  return new SnapshotError("TSB_SNAPSHOT_EXISTS", `snapshot ${JSON.stringify(name)} already exists`, "another build committed it first; use it, and remove this snapshot");
 }
 
 function stateError(key: string, kind: string, verb: string, hint: string): SnapshotError {
   return new SnapshotError("TSB_SNAPSHOT_STATE", `snapshot ${JSON.stringify(key)} is ${kind} and cannot be ${verb}`, hint);
 }
 
-export { stateError };
+export { existsError, stateError };

@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { readXattrs, readXattrsTree, type XattrMap } from "./native.js";
 import type { DiffEntry, DiffSource } from "./types.js";
+import { ancestors, unchangedPaths, type Candidate } from "./compare.js";
 
 /** Sort key: a dir, then its opaque marker, then its whiteouts, then its children, each group by name. */
 function sortKey(e: { readonly kind: DiffEntry["kind"]; readonly path: string }): string[] {
@@ -55,28 +56,51 @@ function relXattrs(abs: XattrMap, root: string, paths: Iterable<string>): Map<st
   return out;
 }
 
-/** The diff of an overlay snapshot: exactly its upperdir (0/0 char devices are whiteouts, opaque xattrs mark dirs). */
-export async function walkUpper(upper: string): Promise<DiffSource> {
+function lstatOrUndefined(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch (e) {
+    if (["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The diff of an overlay snapshot: its upperdir (0/0 char devices are whiteouts, opaque xattrs mark dirs),
+ * compared with `lower` (a read-only view of the parent, when there is one) so that entries overlayfs only
+ * copied up are left out, whiteouts of paths that do not exist below are dropped, and an opaque marker is kept
+ * only when the directory exists below.
+ */
+export async function walkUpper(upper: string, lower?: string): Promise<DiffSource> {
   const abs = await readXattrsTree(upper);
   const entries: DiffEntry[] = [];
-  const walk = (rel: string): void => {
+  const cands: Candidate[] = [];
+  const walk = (rel: string, below: boolean): void => {
     for (const name of readdirSync(rel === "" ? upper : join(upper, rel))) {
       const path = rel === "" ? name : `${rel}/${name}`;
       const stat = lstatSync(join(upper, path), { bigint: true });
+      const lowerStat = below && lower ? lstatOrUndefined(join(lower, path)) : undefined;
       if (isWhiteoutDevice(stat)) {
-        entries.push({ kind: "whiteout", path });
+        if (lowerStat) entries.push({ kind: "whiteout", path });
         continue;
       }
       entries.push({ kind: "entry", path, stat });
-      if (stat.isDirectory()) {
-        if (isOpaque(abs.get(join(upper, path)))) entries.push({ kind: "opaque", path });
-        walk(path);
-      }
+      const opaque = stat.isDirectory() && lowerStat !== undefined && isOpaque(abs.get(join(upper, path)));
+      if (opaque) entries.push({ kind: "opaque", path });
+      else if (lowerStat) cands.push({ path, upper: { abs: join(upper, path), stat }, lower: { abs: join(lower!, path), stat: lowerStat } });
+      if (stat.isDirectory()) walk(path, !opaque && lowerStat !== undefined && lowerStat.isDirectory());
     }
   };
-  walk("");
-  const sorted = sortEntries(entries);
-  return { root: upper, entries: sorted, xattrs: relXattrs(abs, upper, sorted.filter((e) => e.kind === "entry").map((e) => e.path)) };
+  walk("", lower !== undefined);
+  const unchanged = await unchangedPaths(cands, abs);
+  const needed = new Set<string>();
+  for (const e of entries) {
+    if (e.kind === "entry" && unchanged.has(e.path)) continue;
+    needed.add(e.path);
+    for (const a of ancestors(e.path)) needed.add(a);
+  }
+  const kept = sortEntries(entries.filter((e) => needed.has(e.path)));
+  return { root: upper, entries: kept, xattrs: relXattrs(abs, upper, kept.filter((e) => e.kind === "entry").map((e) => e.path)) };
 }
 
 /** A change recorded by the copy driver at commit time. */
