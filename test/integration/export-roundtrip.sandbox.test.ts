@@ -35,7 +35,9 @@ afterAll(async () => {
 /** skopeo copy `src` into an OCI layout, umoci unpack, runc run: the container's stdout. */
 function runImage(src: string, name: string): string {
   const layout = join(work, `${name}-layout`);
-  skopeo("copy", "--src-tls-verify=false", src, `oci:${layout}:run`);
+  // an empty registries.d: no signature lookaside dirs (the system one is unreadable inside a rootless session)
+  const registriesD = mkdtempSync(join(work, "registries.d-"));
+  skopeo("--registries.d", registriesD, "copy", "--src-tls-verify=false", src, `oci:${layout}:run`);
   const bundle = join(work, `${name}-bundle`);
   const rootless = isRootless();
   execFileSync("umoci", ["unpack", ...(rootless ? ["--rootless"] : []), "--image", `${layout}:run`, bundle], { stdio: "pipe" });
