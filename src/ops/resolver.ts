@@ -9,6 +9,7 @@ import { assertNever } from "../errors.js";
 import { OpsError } from "./errors.js";
 import { createImageResolver, type ImageResolver } from "./image-resolver.js";
 import { createExecOp } from "./exec.js";
+import { createFileOp } from "./file.js";
 import { createMergeOp } from "./merge.js";
 import { createImageSourceOp } from "./source-image.js";
 import { createLocalSourceOp } from "./source-local.js";
@@ -74,15 +75,6 @@ export function toSolverGraph(root: Edge): GraphSolverVertex {
   return visit(root, "the build result");
 }
 
-function missingFileOp(): Op<OpResult> {
-  const fail = (): never => {
-    throw new OpsError("TSB_OPS_UNSUPPORTED", "file operations (COPY, ADD, WORKDIR creation) are not available in this build of tsbuild", {
-      hint: "pass createFileOp to createOpResolver",
-    });
-  };
-  return { cacheMap: async () => fail(), exec: async () => fail() };
-}
-
 /** The OpResolver for one build: dispatches on the op kind. Ops of the same vertex digest are created once. */
 export function createOpResolver(deps: OpDeps, opts: OpResolverOptions = {}): OpResolver<OpResult> {
   const contexts = new Map<string, Promise<BuildContext>>();
@@ -106,7 +98,7 @@ export function createOpResolver(deps: OpDeps, opts: OpResolverOptions = {}): Op
       return p;
     },
   };
-  const fileOp = opts.createFileOp;
+  const fileOp = opts.createFileOp ?? createFileOp;
   const ops = new Map<string, Op<OpResult>>();
   return {
     resolve(sv: SolverVertex): Op<OpResult> {
@@ -135,7 +127,7 @@ export function createOpResolver(deps: OpDeps, opts: OpResolverOptions = {}): Op
           op = createExecOp(v, kind, env);
           break;
         case "file":
-          op = fileOp ? fileOp(v, deps) : missingFileOp();
+          op = fileOp(v, deps);
           break;
         case "merge":
           op = createMergeOp(v, kind, env);
