@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportOutputs, parseOutputSpecs } from "../../src/exporter/index.js";
@@ -35,8 +35,10 @@ afterAll(async () => {
 /** skopeo copy `src` into an OCI layout, umoci unpack, runc run: the container's stdout. */
 function runImage(src: string, name: string): string {
   const layout = join(work, `${name}-layout`);
-  // an empty registries.d: no signature lookaside dirs (the system one is unreadable inside a rootless session)
+  // a private signature lookaside dir (the default one, /var/lib/containers/sigstore, is unreadable in a rootless session)
   const registriesD = mkdtempSync(join(work, "registries.d-"));
+  mkdirSync(join(registriesD, "sigstore"));
+  writeFileSync(join(registriesD, "default.yaml"), `default-docker:\n  lookaside: file://${join(registriesD, "sigstore")}\n`);
   skopeo("--registries.d", registriesD, "copy", "--src-tls-verify=false", src, `oci:${layout}:run`);
   const bundle = join(work, `${name}-bundle`);
   const rootless = isRootless();
