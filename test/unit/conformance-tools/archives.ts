@@ -21,7 +21,7 @@ export interface Member {
 export async function tar(members: readonly Member[]): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
+  pack.on("data", (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((res, rej) => {
     pack.on("end", () => res());
     pack.on("error", rej);
@@ -69,7 +69,7 @@ export async function dockerArchive(cfg: Record<string, unknown>, layers: readon
 async function tarBinary(members: readonly Member[]): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
+  pack.on("data", (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((res) => pack.on("end", () => res()));
   for (const m of members) {
     await new Promise<void>((res, rej) => {
