@@ -4,7 +4,7 @@
  */
 import { type SourceRange, TsbuildError } from "../errors.js";
 import { parseDockerfile } from "../parser/index.js";
-import type { Instruction } from "../parser/index.js";
+import type { Ast, Instruction } from "../parser/index.js";
 import { toDockerfile } from "../parser/index.js";
 import { compile } from "./compile.js";
 import { FrontendError } from "./errors.js";
@@ -24,8 +24,8 @@ function parseTrigger(text: string, at: readonly SourceRange[]): Instruction {
   return { ...ins[0]!, source: at } as Instruction;
 }
 
-function checkDirective(text: string, filename: string): CheckConfig {
-  const ast = parseDockerfile(text, { filename });
+/** The `# check=…` directive of a parsed Dockerfile, or the default configuration. */
+function checkDirective(ast: Ast): CheckConfig {
   const d = ast.directives.find((x) => x.name.toLowerCase() === "check");
   return d ? parseCheckConfig(d.value) : defaultCheckConfig;
 }
@@ -33,8 +33,10 @@ function checkDirective(text: string, filename: string): CheckConfig {
 /** Parse, type and compile a Dockerfile given as text. */
 export async function compileText(text: string, opts: CompileTextOptions): Promise<CompileResult> {
   const filename = opts.filename ?? "Dockerfile";
-  const df = toDockerfile(parseDockerfile(text, { filename }));
-  return compile(df, { ...opts, filename, text }, { parseTrigger, checkConfig: checkDirective(text, filename) });
+  // Parsed once: the directives and the instructions come from the same AST.
+  const ast = parseDockerfile(text, { filename });
+  const df = toDockerfile(ast);
+  return compile(df, { ...opts, filename, text }, { parseTrigger, checkConfig: checkDirective(ast) });
 }
 
 export interface CheckOptions {
@@ -90,8 +92,7 @@ export async function checkDockerfile(text: string, opts: CheckOptions = {}): Pr
   let config: CheckConfig;
   try {
     const ast = parseDockerfile(text, { filename });
-    const d = ast.directives.find((x) => x.name.toLowerCase() === "check");
-    config = d ? parseCheckConfig(d.value) : defaultCheckConfig;
+    config = checkDirective(ast);
     const p = hostPlatform();
     runStaticChecks(ast, new Linter(config, sink), new Map(platformArgs(p, p)));
     const df = toDockerfile(ast);

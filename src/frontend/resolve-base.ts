@@ -8,7 +8,7 @@ import type { ContainerConfig, ImageConfig } from "../image/types.js";
 import type { Digest } from "../util/digest.js";
 import { FrontendError } from "./errors.js";
 import { prefixCommand } from "./dispatch-common.js";
-import { emptyImage, type DispatchState, type WorkingImage } from "./stage-state.js";
+import { cloneData, emptyImage, type DispatchState, type WorkingImage } from "./stage-state.js";
 import type { ImageMetaResolver } from "./types.js";
 
 export function fromImageConfig(img: ImageConfig): WorkingImage {
@@ -24,15 +24,15 @@ export function fromImageConfig(img: ImageConfig): WorkingImage {
   if (img["os.version"]) w.osVersion = img["os.version"];
   if (img.author) w.author = img.author;
   if (c.User) w.user = c.User;
-  if (c.ExposedPorts) w.exposedPorts = structuredClone(c.ExposedPorts) as WorkingImage["exposedPorts"];
+  if (c.ExposedPorts) w.exposedPorts = cloneData(c.ExposedPorts) as WorkingImage["exposedPorts"];
   if (c.Entrypoint !== undefined) w.entrypoint = c.Entrypoint === null ? null : [...c.Entrypoint];
   if (c.Cmd !== undefined) w.cmd = c.Cmd === null ? null : [...c.Cmd];
-  if (c.Volumes) w.volumes = structuredClone(c.Volumes) as WorkingImage["volumes"];
+  if (c.Volumes) w.volumes = cloneData(c.Volumes) as WorkingImage["volumes"];
   if (c.WorkingDir) w.workingDir = c.WorkingDir;
   if (c.Labels) w.labels = { ...c.Labels };
   if (c.StopSignal) w.stopSignal = c.StopSignal;
   if (c.ArgsEscaped) w.argsEscaped = c.ArgsEscaped;
-  if (c.Healthcheck) w.healthcheck = structuredClone(c.Healthcheck);
+  if (c.Healthcheck) w.healthcheck = cloneData(c.Healthcheck);
   if (c.OnBuild) w.onBuild = [...c.OnBuild];
   if (c.Shell) w.shell = [...c.Shell];
   return w;
@@ -64,7 +64,7 @@ export function toImageConfig(w: WorkingImage): ImageConfig {
     rootfs: { type: "layers", diff_ids: w.diffIds as Digest[] },
     history: w.history,
   };
-  return structuredClone(img);
+  return cloneData(img);
 }
 
 /** Resolve the base of a stage that does not start from another stage: scratch, or an image through the resolver. */

@@ -1,6 +1,6 @@
-import { canonicalJson } from "../util/canonical-json.js";
 import { sha256, type Digest } from "../util/digest.js";
 import { GraphError } from "./errors.js";
+import { deepFreeze, encodeCanonical } from "./op-json.js";
 import type { BuildGraph, Edge, Op, Vertex, VertexOptions } from "./types.js";
 
 /** The part of an op that is digested: everything except `proxyEnv`. */
@@ -14,15 +14,28 @@ export function digestableOp(op: Op): unknown {
 
 /** sha256 of the canonical op definition plus the digests and output indexes of the inputs. */
 export function computeDigest(op: Op, inputs: readonly Edge[]): Digest {
-  return sha256(canonicalJson({ op: digestableOp(op), inputs: inputs.map((e) => [e.vertex.digest, e.output]) }));
+  return digestOp(op, inputs, false);
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+/**
+ * `sha256(canonicalJson({op: digestableOp(op), inputs: [[digest, output], …]}))`, encoded in one pass (no copy of
+ * the op without proxyEnv); with `freeze`, the op is deep-frozen on the way.
+ */
+function digestOp(op: Op, inputs: readonly Edge[], freeze: boolean): Digest {
+  // Keys in canonical order: "inputs" < "op".
+  let s = '{"inputs":[';
+  for (let i = 0; i < inputs.length; i++) {
+    const e = inputs[i]!;
+    s += `${i > 0 ? "," : ""}[${encodeCanonical(e.vertex.digest, false)},${encodeCanonical(e.output, false)}]`;
   }
-  return value;
+  s += '],"op":';
+  if (op.kind === "exec") {
+    s += encodeCanonical(op, freeze, "proxyEnv");
+    if (freeze) deepFreeze(op.proxyEnv);
+  } else {
+    s += encodeCanonical(op, freeze);
+  }
+  return sha256(`${s}}`);
 }
 
 function checkInputs(op: Op, inputs: readonly Edge[]): void {
@@ -55,10 +68,10 @@ function checkInputs(op: Op, inputs: readonly Edge[]): void {
  */
 export function createVertex(op: Op, inputs: readonly Edge[], options: VertexOptions): Vertex {
   checkInputs(op, inputs);
-  const digest = computeDigest(op, inputs);
+  const digest = digestOp(op, inputs, true); // deep-freezes the op on the way
   return Object.freeze({
     digest,
-    op: deepFreeze(op),
+    op,
     inputs: Object.freeze(inputs.map((e) => Object.freeze({ vertex: e.vertex, output: e.output }))),
     options: deepFreeze(options),
   });
