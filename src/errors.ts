@@ -54,7 +54,12 @@ export class TsbuildError extends Error {
     return true;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  /**
+   * `x instanceof TsbuildError` holds for errors from another copy of tsbuild too (brand check, as undici does);
+   * subclasses keep the ordinary prototype check, so `instanceof ParseError` means exactly that class.
+   */
+  static [Symbol.hasInstance](this: unknown, value: unknown): boolean {
+    if (this !== TsbuildError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
