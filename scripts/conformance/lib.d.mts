@@ -66,3 +66,4 @@ export function normCreatedBy(s: string | undefined): string;
 export function normPath(p: string): string;
 export function mtimeClass(d: Date): number | "build";
 export function decompress(buf: Buffer): Buffer;
+export function canonicalJson(v: unknown): string;

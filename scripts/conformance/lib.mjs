@@ -42,7 +42,7 @@ export async function imageExpectation(image, base = {}) {
   const changed = [];
   for (const [p, e] of fs) {
     const b = baseFs.get(p);
-    if (!b || JSON.stringify(b) !== JSON.stringify(e)) changed.push(e);
+    if (!b || canonicalJson(b) !== canonicalJson(e)) changed.push(e);
   }
   const removed = [...baseFs.keys()].filter((p) => !fs.has(p)).sort();
   return {
@@ -95,7 +95,14 @@ export function normalizeExpectation(x) {
   return { ...x, history, layers, merged: { changed, removed: x.merged.removed } };
 }
 
-const show = (v) => (v === undefined ? "(absent)" : JSON.stringify(v));
+/** JSON with object keys sorted: key order of maps (Labels, ExposedPorts, Volumes, xattrs) is not judged. */
+export function canonicalJson(v) {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
+  return JSON.stringify(v);
+}
+const same = (a, b) => canonicalJson(a) === canonicalJson(b);
+const show = (v) => (v === undefined ? "(absent)" : canonicalJson(v));
 const ENTRY_FIELDS = ["type", "mode", "uid", "gid", "size", "sha256", "link", "devmajor", "devminor", "mtime", "xattrs"];
 
 /** Key of an entry within one listing: a path may carry both a directory and its opaque marker. */
@@ -111,7 +118,7 @@ function diffEntries(where, exp, act, out) {
       continue;
     }
     for (const f of ENTRY_FIELDS) {
-      if (JSON.stringify(x[f]) !== JSON.stringify(y[f])) out.push(`${where} ${p}: ${f} expected ${show(x[f])}, actual ${show(y[f])}`);
+      if (!same(x[f], y[f])) out.push(`${where} ${p}: ${f} expected ${show(x[f])}, actual ${show(y[f])}`);
     }
   }
   for (const [p, y] of a) if (!e.has(p)) out.push(`${where} ${p}: unexpected ${y.type}${y.mode ? ` ${y.mode} ${y.uid}:${y.gid}` : ""}`);
@@ -130,7 +137,7 @@ export function compareExpectations(expected, actual) {
   for (const k of CONFIG_FIELDS) {
     const a = x.image.config[k];
     const b = y.image.config[k];
-    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`config.config.${k}: expected ${show(a)}, actual ${show(b)}`);
+    if (!same(a, b)) out.push(`config.config.${k}: expected ${show(a)}, actual ${show(b)}`);
   }
   if (x.history.length !== y.history.length) {
     out.push(`history: expected ${x.history.length} entries after the base, actual ${y.history.length}`);

@@ -98,6 +98,18 @@ describe("compareExpectations", () => {
     const actual = image({ history: image().history.slice(0, 2) });
     const diffs = compareExpectations(image(), actual);
     expect(diffs[0]).toBe("history: expected 3 entries after the base, actual 2");
-    expect(diffs).toContain('history[2]: expected {"created_by":"CMD [\\"/bin/sh\\" \\"-c\\" \\"echo hi\\"]","comment":"buildkit.dockerfile.v0","empty_layer":true}, actual (absent)');
+    expect(diffs).toContain('history[2]: expected {"comment":"buildkit.dockerfile.v0","created_by":"CMD [\\"/bin/sh\\" \\"-c\\" \\"echo hi\\"]","empty_layer":true}, actual (absent)');
+  });
+});
+
+describe("compareExpectations on config maps", () => {
+  const withLabels = (labels: Record<string, string>): ImageExpectation =>
+    image({ image: { architecture: "amd64", os: "linux", config: { Env: ["PATH=/bin"], Cmd: ["/bin/sh", "-c", "echo hi"], ArgsEscaped: true, Labels: labels } } });
+
+  it("does not judge key order but does judge values", () => {
+    expect(compareExpectations(withLabels({ a: "1", b: "2" }), withLabels({ b: "2", a: "1" }))).toEqual([]);
+    expect(compareExpectations(withLabels({ a: "1", b: "2" }), withLabels({ a: "1", b: "3" }))).toEqual([
+      'config.config.Labels: expected {"a":"1","b":"2"}, actual {"a":"1","b":"3"}',
+    ]);
   });
 });
