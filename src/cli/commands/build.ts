@@ -28,16 +28,33 @@ export const command: CommandModule<object, any> = {
   command: ["build [context]", "$0 [context]"],
   describe: "Build an image from a Dockerfile",
   builder: (y) =>
-    dockerfileOptions(y).option("check", { type: "boolean", default: false, describe: "Run build checks and exit without building" }),
+    dockerfileOptions(y)
+      .option("check", { type: "boolean", default: false, describe: "Run build checks and exit without building" })
+      .option("tag", { alias: "t", type: "string", requiresArg: true, describe: "Name and optionally a tag (NAME[:TAG]); repeatable" })
+      .option("output", { alias: "o", type: "string", requiresArg: true, describe: "Output destination (type=oci|docker|local|tar|image|registry,dest=…); repeatable" })
+      .option("push", { type: "boolean", default: false, describe: "Push the image to its registry (shorthand for -o type=registry)" })
+      .option("load", { type: "boolean", default: false, describe: "Store the image for `tsbuild images` (shorthand for -o type=docker)" })
+      .option("no-cache", { type: "boolean", default: false, describe: "Do not use the cache when building" })
+      .option("no-cache-filter", { type: "string", requiresArg: true, describe: "Do not use the cache for these stages (comma-separated or repeated)" })
+      .option("pull", { type: "boolean", default: false, describe: "Always look up the newest base images in their registries" })
+      .option("secret", { type: "string", requiresArg: true, describe: "Secret for RUN --mount=type=secret (id=ID,src=PATH or id=ID,env=VAR)" })
+      .option("network", { type: "string", requiresArg: true, describe: "Default network of RUN steps: default, none or host" })
+      .option("label", { type: "string", requiresArg: true, describe: "Set image metadata (KEY=value); repeatable" })
+      .option("iidfile", { type: "string", requiresArg: true, describe: "Write the image ID to a file" })
+      .option("metadata-file", { type: "string", requiresArg: true, describe: "Write build result metadata (JSON) to a file" })
+      .option("progress", { type: "string", default: "auto", describe: "Progress output: auto, tty, plain, rawjson or quiet" })
+      .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only the image ID" })
+      .option("build-context", { type: "string", requiresArg: true, describe: "Additional named context (NAME=DIR); repeatable" })
+      .option("insecure-registry", { type: "string", requiresArg: true, describe: "Allow plain HTTP for this registry host; repeatable" }),
   handler: async (args) => {
     const argv = args as unknown as BuildArgs;
+    if (!argv.check) {
+      const { runBuild } = await import("./build-run.js");
+      process.exitCode = await runBuild(args as never);
+      return;
+    }
     const api = await import("../../index.js");
     const input = await readDockerfile(argv);
-    if (!argv.check) {
-      throw new api.TsbuildError("TSB_BUILD_UNAVAILABLE", "building images is not available yet", {
-        hint: "run 'tsbuild build --check' for the build checks or 'tsbuild graph' to see the build graph",
-      });
-    }
     const contextDir = input.contextDir;
     const ignore = await api.loadIgnoreRules({ root: contextDir, dockerfile: input.dockerfilePath });
     const result = await api.checkDockerfile(input.text, {

@@ -1,0 +1,249 @@
+/**
+ * The composition root: the only place that instantiates the concrete store, snapshotter, sandbox, registry and
+ * contexts and wires them into the frontend, solver, ops and exporter. Runs as session root (the CLI enters the
+ * session first). `build()` is the public Node API behind `tsbuild build`.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { TsbuildError, UsageError } from "./errors.js";
+import type { Digest } from "./util/digest.js";
+import { EMPTY_REF, LocalCacheStore, RefManager, type BuildRef } from "./cache/index.js";
+import { openContext, type BuildContext } from "./context/index.js";
+import { createSandbox, currentSession } from "./executor/index.js";
+import { buildMetadata, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
+import { compileText, parsePlatform, type CompileResult } from "./frontend/index.js";
+import { openImageStore, type Descriptor } from "./image/index.js";
+import { asImageMetaResolver, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
+import { createFileOp } from "./ops/file.js";
+import { noProgress, type ProgressSink } from "./progress/events.js";
+import { openRegistry } from "./registry/index.js";
+import { createSnapshotter } from "./snapshot/index.js";
+import { solve, type VertexOutcome } from "./solver/index.js";
+import { openContentStore, resolveRoot, rootLayout, writeFileAtomic } from "./store/index.js";
+import type { NamedContext } from "./build-options.js";
+
+export interface BuildOptions {
+  /** The build context directory. */
+  readonly contextDir: string;
+  /** Path of the Dockerfile. @default CONTEXT/Dockerfile */
+  readonly dockerfile?: string;
+  /** The Dockerfile text (read from `dockerfile` when absent). */
+  readonly dockerfileText?: string;
+  /** Name used in messages. @default the path as given, or "Dockerfile" */
+  readonly dockerfileName?: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly target?: string;
+  /** `os/arch[/variant]`. @default the host platform */
+  readonly platform?: string;
+  /** `-t` names. */
+  readonly tags?: readonly string[];
+  /** `-o` outputs; default: store the image locally under `tags` (and push with `push`). */
+  readonly outputs?: readonly OutputSpec[];
+  readonly push?: boolean;
+  readonly noCache?: boolean;
+  /** Stage names whose steps ignore the cache. */
+  readonly noCacheFilter?: readonly string[];
+  /** Always resolve base images in the registry. */
+  readonly pull?: boolean;
+  readonly secrets?: readonly SecretSource[];
+  /** Default network of RUN steps. */
+  readonly network?: "default" | "none" | "host";
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly iidfile?: string;
+  readonly metadataFile?: string;
+  readonly buildContexts?: readonly NamedContext[];
+  /** tsbuild root. @default resolveRoot() */
+  readonly root?: string;
+  readonly insecureRegistries?: readonly string[];
+  readonly sourceDateEpoch?: number;
+  readonly progress?: ProgressSink;
+  readonly signal?: AbortSignal;
+  /** Where outputs with `dest=-` write. */
+  readonly stdout?: NodeJS.WritableStream;
+}
+
+export interface BuildResult {
+  /** Image id: the config digest (what `--iidfile` holds), when an image was produced. */
+  readonly imageId?: Digest;
+  /** The image manifest descriptor, when an image was produced. */
+  readonly manifest?: Descriptor;
+  /** Names the image was stored or pushed as. */
+  readonly names: readonly string[];
+  readonly pushed: readonly { readonly name: string; readonly digest: Digest }[];
+  readonly exports: ExportResult;
+  /** Every step of the build with its cache key and whether it was cached. */
+  readonly steps: readonly VertexOutcome[];
+  readonly compiled: CompileResult;
+}
+
+/** Build a Dockerfile. Must run as session root (see `ensureSession`). */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const session = currentSession();
+  if (!session) {
+    throw new TsbuildError("TSB_BUILD_NO_SESSION", "tsbuild build must run inside tsbuild's namespace session", {
+      hint: "use the tsbuild CLI, or call ensureSession() from src/executor before build()",
+    });
+  }
+  const progress = opts.progress ?? noProgress;
+  const signal = opts.signal ?? new AbortController().signal;
+  const contextDir = resolve(opts.contextDir);
+  const dockerfilePath = opts.dockerfile !== undefined ? resolve(opts.dockerfile) : join(contextDir, "Dockerfile");
+  const filename = opts.dockerfileName ?? opts.dockerfile ?? "Dockerfile";
+  const text = opts.dockerfileText ?? (await readDockerfileText(dockerfilePath, filename));
+
+  const root = resolveRoot({ root: opts.root });
+  const layout = rootLayout(root);
+  const store = await openContentStore(root);
+  const images = await openImageStore(root);
+  const snapshotter = await createSnapshotter(layout.snapshots);
+  const refs = new RefManager({ snapshotter, store, layout });
+  const registry = openRegistry({ root, insecureRegistries: opts.insecureRegistries ?? [] });
+  const opened: BuildContext[] = [];
+  try {
+    const contexts = new Map<string, () => Promise<BuildContext>>();
+    const open = (dir: string, dockerfile?: string) => async (): Promise<BuildContext> => {
+      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index") });
+      opened.push(ctx);
+      return ctx;
+    };
+    contexts.set("context", open(contextDir, dockerfilePath));
+    for (const c of opts.buildContexts ?? []) {
+      if (c.kind !== "local") {
+        throw new UsageError(`--build-context ${c.name}: ${c.kind} contexts are not supported yet`, { hint: "use a local directory" });
+      }
+      contexts.set(c.name, open(c.dir));
+    }
+    const deps: OpDeps = {
+      layout,
+      store,
+      images,
+      registry,
+      snapshotter,
+      refs,
+      sandbox: createSandbox(),
+      uidMap: session.uidMap,
+      gidMap: session.gidMap,
+      contexts,
+      secrets: new Map((opts.secrets ?? []).map((s) => [s.id, s])),
+      imageResolve: { pull: opts.pull ?? false },
+      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      cacheMountsDir: join(layout.cache, "mounts"),
+    };
+    const imageResolver = createImageResolver(deps);
+    const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+    const compiled = await compileText(text, {
+      filename,
+      resolver: asImageMetaResolver(imageResolver, signal),
+      ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
+      ...(opts.target ? { target: opts.target } : {}),
+      ...(platform ? { targetPlatform: platform } : {}),
+      ...(opts.network ? { network: opts.network } : {}),
+    });
+
+    let ref: BuildRef = EMPTY_REF;
+    let steps: readonly VertexOutcome[] = [];
+    if (compiled.root) {
+      const graph = applyNoCache(toSolverGraph(compiled.root), compiled, opts);
+      const solved = await solve(graph, {
+        resolver: createOpResolver(deps, { imageResolver, createFileOp }),
+        cache: createOpCacheStore(new LocalCacheStore(layout, refs)),
+        progress,
+        signal,
+      });
+      steps = solved.vertices;
+      ref = fsResult(solved.result);
+    }
+    await recordBuild(layout.cache, { filename, contextDir, steps });
+
+    const outputs = opts.outputs ?? defaultOutputs(opts);
+    const exports = await exportOutputs({
+      outputs,
+      ref,
+      image: compiled.image,
+      tags: opts.tags ?? [],
+      ...(opts.labels ? { labels: opts.labels } : {}),
+      refs,
+      store,
+      images,
+      registry: () => registry,
+      ...(opts.stdout ? { stdout: opts.stdout as never } : {}),
+      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      progress,
+      signal,
+    });
+    const image = exports.image;
+    if (opts.iidfile && image) await writeIidFile(opts.iidfile, image.config.digest);
+    if (opts.metadataFile) await writeMetadataFile(opts.metadataFile, buildMetadata(image ? { ...image, names: exports.names } : undefined));
+    return {
+      ...(image ? { imageId: image.config.digest, manifest: image.manifest } : {}),
+      names: exports.names,
+      pushed: exports.outputs.flatMap((o) => o.pushed),
+      exports,
+      steps,
+      compiled,
+    };
+  } finally {
+    await Promise.allSettled(opened.map((c) => c.close()));
+    await registry.close().catch(() => {});
+    await snapshotter.close().catch(() => {});
+  }
+}
+
+async function readDockerfileText(path: string, name: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TsbuildError("TSB_BUILD_DOCKERFILE", `cannot read ${name} at ${path}${code ? ` (${code})` : ""}`, {
+      hint: "give the context directory that holds the Dockerfile, or -f PATH",
+    });
+  }
+}
+
+function defaultOutputs(opts: BuildOptions): OutputSpec[] {
+  return [{
+    type: "image",
+    names: [],
+    push: opts.push ?? false,
+    store: true,
+    image: { compression: "gzip", force: false, rewriteTimestamp: false, manifestAnnotations: {}, descriptorAnnotations: {} },
+  }];
+}
+
+function fsResult(r: OpResult): BuildRef {
+  if (r.kind !== "fs") throw new TsbuildError("TSB_BUILD_RESULT", `the build result is a ${r.kind} source, not a filesystem`);
+  return r.ref;
+}
+
+/** Mark vertices that must ignore the cache: all with --no-cache, or those of the --no-cache-filter stages. */
+function applyNoCache(root: GraphSolverVertex, compiled: CompileResult, opts: BuildOptions): GraphSolverVertex {
+  const filter = new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase()));
+  if (!opts.noCache && filter.size === 0) return root;
+  const known = new Set(compiled.stages.map((s) => s.name));
+  for (const f of filter) {
+    if (!known.has(f) && !/^\d+$/.test(f)) {
+      throw new UsageError(`--no-cache-filter: no stage named ${JSON.stringify(f)} in this build`, { hint: `stages: ${[...known].join(", ")}` });
+    }
+  }
+  const names = new Set<string>();
+  for (const s of compiled.stages) if (filter.has(s.name) || filter.has(String(s.index))) names.add(s.name);
+  const memo = new Map<string, GraphSolverVertex>();
+  const visit = (v: GraphSolverVertex): GraphSolverVertex => {
+    const known = memo.get(v.digest);
+    if (known) return known;
+    const stage = /^\[([^\s\]]+) \d+\/\d+\]/.exec(v.name)?.[1];
+    const ignore = opts.noCache || (stage !== undefined && names.has(stage));
+    const out: GraphSolverVertex = Object.freeze({ ...v, inputs: v.inputs.map(visit), ...(ignore ? { ignoreCache: true } : {}) });
+    memo.set(v.digest, out);
+    return out;
+  };
+  return visit(root);
+}
+
+/** Keep what went into every cache key of the last build, for `--explain`. */
+async function recordBuild(cacheDir: string, rec: { filename: string; contextDir: string; steps: readonly VertexOutcome[] }): Promise<void> {
+  const dir = join(cacheDir, "builds");
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, "last.json"), JSON.stringify({ time: new Date().toISOString(), ...rec }));
+}
+

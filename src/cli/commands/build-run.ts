@@ -1,0 +1,150 @@
+/**
+ * The `tsbuild build` handler for a real build (not `--check`): options → build() inside the session, progress
+ * rendering, logs of every step, the failure display and the final summary. Loaded lazily by build.ts.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageError } from "../../errors.js";
+import type { BuildOptions } from "../../build.js";
+
+export interface BuildCliArgs {
+  readonly context: string;
+  readonly file?: string;
+  readonly "build-arg"?: string | readonly string[];
+  readonly target?: string;
+  readonly platform?: string;
+  readonly tag?: string | readonly string[];
+  readonly output?: string | readonly string[];
+  readonly push: boolean;
+  readonly load: boolean;
+  readonly "no-cache": boolean;
+  readonly "no-cache-filter"?: string | readonly string[];
+  readonly pull: boolean;
+  readonly secret?: string | readonly string[];
+  readonly network?: string;
+  readonly label?: string | readonly string[];
+  readonly iidfile?: string;
+  readonly "metadata-file"?: string;
+  readonly progress: string;
+  readonly "build-context"?: string | readonly string[];
+  readonly "insecure-registry"?: string | readonly string[];
+  readonly root?: string;
+  readonly debug: boolean;
+  readonly quiet: boolean;
+}
+
+const list = (v: string | readonly string[] | undefined): string[] => (v === undefined ? [] : typeof v === "string" ? [v] : [...v]);
+
+/** Validate and convert CLI flags (usage errors exit 2 before anything runs). */
+export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise<Omit<BuildOptions, "progress" | "signal">> {
+  const { parseBuildArgs } = await import("./dockerfile-input.js");
+  const { parseSecret, parseBuildContext, parseLabels } = await import("../../build-options.js");
+  const { parseOutputSpecs } = await import("../../exporter/index.js");
+  const network = a.network ?? "default";
+  if (!["default", "none", "host"].includes(network)) {
+    throw new UsageError(`invalid --network ${JSON.stringify(network)}`, { hint: "use default, none or host (rootless builds have no bridge network)" });
+  }
+  const tags = list(a.tag);
+  let outputs = a.output !== undefined ? parseOutputSpecs(list(a.output)) : undefined;
+  if (a.load) {
+    if (outputs) throw new UsageError("--load cannot be combined with -o/--output", { hint: "use -o type=docker,dest=FILE and load the file yourself" });
+    outputs = parseOutputSpecs(["type=docker"]);
+  }
+  if (a.push && outputs?.some((o) => o.type !== "image")) {
+    throw new UsageError("--push cannot be combined with a non-image -o/--output", { hint: "use -o type=image,push=true,name=… or drop --push" });
+  }
+  if (a.push && tags.length === 0 && !outputs?.some((o) => o.type === "image" && o.names.length > 0)) {
+    throw new UsageError("--push needs an image name", { hint: "give -t REGISTRY/NAME:TAG" });
+  }
+  if (a.push && outputs) outputs = outputs.map((o) => (o.type === "image" ? { ...o, push: true } : o));
+  const sde = env.SOURCE_DATE_EPOCH;
+  let sourceDateEpoch: number | undefined;
+  if (sde !== undefined && sde !== "") {
+    if (!/^\d+$/.test(sde)) throw new UsageError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}`, { hint: "set it to a Unix time in seconds" });
+    sourceDateEpoch = Number(sde);
+  }
+  return {
+    contextDir: a.context,
+    ...(a.file !== undefined ? { dockerfile: a.file, dockerfileName: a.file } : {}),
+    buildArgs: parseBuildArgs(a["build-arg"], env),
+    ...(a.target ? { target: a.target } : {}),
+    ...(a.platform ? { platform: a.platform } : {}),
+    tags,
+    ...(outputs ? { outputs } : {}),
+    push: a.push,
+    noCache: a["no-cache"],
+    noCacheFilter: list(a["no-cache-filter"]).flatMap((s) => s.split(",")).filter(Boolean),
+    pull: a.pull,
+    secrets: list(a.secret).map((s) => parseSecret(s, env)),
+    network: network as "default" | "none" | "host",
+    labels: parseLabels(list(a.label)),
+    ...(a.iidfile ? { iidfile: a.iidfile } : {}),
+    ...(a["metadata-file"] ? { metadataFile: a["metadata-file"] } : {}),
+    buildContexts: list(a["build-context"]).map((c) => parseBuildContext(c)),
+    ...(a.root ? { root: a.root } : {}),
+    insecureRegistries: [...list(a["insecure-registry"]), ...(env.TSBUILD_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)],
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+  };
+}
+
+/** Run a build from the CLI. Returns the exit code. */
+export async function runBuild(a: BuildCliArgs): Promise<number> {
+  const options = await toBuildOptions(a, process.env);
+  const { parseProgressMode } = await import("../../progress/index.js");
+  const mode = parseProgressMode(a.quiet ? "quiet" : a.progress);
+  const { ensureSession } = await import("../../executor/index.js");
+  const outcome = await ensureSession(process.argv.slice(1));
+  if (!outcome.inside) return outcome.exitCode;
+
+  const [{ build }, progressRoom, { renderError }, { resolveRoot }] = await Promise.all([
+    import("../../build.js"),
+    import("../../progress/index.js"),
+    import("../render-error.js"),
+    import("../../store/index.js"),
+  ]);
+  const { createRenderer, createLogFiles, LogRing, teeProgress } = progressRoom;
+  const root = resolveRoot({ root: options.root });
+  const logDir = join(root, "logs", new Date().toISOString().replace(/[:.]/g, "-") + `-${process.pid}`);
+  const renderer = await createRenderer(mode, {
+    stderr: process.stderr,
+    env: process.env,
+    isTTY: process.stderr.isTTY === true,
+    signals: process,
+  });
+  const ring = new LogRing();
+  const files = createLogFiles(logDir);
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort(new Error("interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const started = Date.now();
+  const dockerfilePath = options.dockerfile ?? join(options.contextDir, "Dockerfile");
+  const dockerfileText = await readFile(dockerfilePath, "utf8").catch(() => undefined);
+  try {
+    const result = await build({
+      ...options,
+      ...(dockerfileText !== undefined ? { dockerfileText } : {}),
+      progress: teeProgress(renderer.write, ring.write, files.write), signal: ac.signal, stdout: process.stdout });
+    renderer.summary({
+      ...(result.imageId ? { digest: result.imageId } : {}),
+      tags: result.names,
+      durationMs: Date.now() - started,
+    });
+    renderer.close();
+    if (a.quiet && result.imageId) process.stdout.write(`${result.imageId}\n`);
+    return 0;
+  } catch (err) {
+    renderer.close();
+    return renderError(err, {
+      debug: a.debug,
+      stderr: process.stderr,
+      logs: ring,
+      logPath: (d: string) => files.pathFor(d),
+      ...(dockerfileText !== undefined ? { dockerfile: { filename: options.dockerfileName ?? "Dockerfile", text: dockerfileText } } : {}),
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    files.close();
+  }
+}
