@@ -1,15 +1,14 @@
 /**
- * Turns the CST of one logical instruction line into an {@link InstructionNode}, applying BuildKit's per-keyword
+ * Turns one logical instruction line into an {@link InstructionNode} core, applying BuildKit's per-keyword
  * argument rules (line_parsers.go): exec form (JSON array of strings, invalid JSON falls back to the shell form),
  * shell form, whitespace-split lists, `k=v …` and legacy `k v` for ENV/LABEL, HEALTHCHECK's type word, and
- * ONBUILD's nested instruction.
+ * ONBUILD's nested instruction. The line is read by scan-line.ts, which follows the chevrotain grammar
+ * (grammar.ts, tokens.ts) without building tokens or a CST.
  */
-import type { CstNode, IToken } from "chevrotain";
 import type { Position } from "../errors.js";
 import { isGoSpace, trimSpace } from "./directives.js";
-import { parseInstructionTokens, parseJsonTokens } from "./grammar.js";
+import { scanInstructionLine, scanJsonArray, type ScannedWord } from "./scan-line.js";
 import type { OffsetMap } from "./source.js";
-import { lexInstruction, lexJson } from "./tokens.js";
 
 /** How BuildKit's dispatch table reads the arguments of each keyword. */
 type ArgStyle = "maybeJson" | "maybeJsonList" | "words" | "string" | "env" | "label" | "nameOrNameVal" | "health" | "sub";
@@ -54,21 +53,15 @@ export interface NodeCore {
 
 /** The node for `text`, which starts at `base` in the logical line (text is left-trimmed). */
 export function buildNode(text: string, base: number, ctx: LineContext): NodeCore {
-  const lexed = lexInstruction(text, ctx.escape);
-  const cst = trimSpace(text) === "" || lexed.errors > 0 ? undefined : parseInstructionTokens(lexed.tokens);
-  const keywordToken = cst === undefined ? undefined : (cst.children["Keyword"]?.[0] as IToken | undefined);
-  if (cst === undefined || keywordToken === undefined) {
+  const line = isBlank(text) ? undefined : scanInstructionLine(text, ctx.escape);
+  if (line === undefined) {
     // Only a blank logical line (e.g. a lone continuation at EOF) gets here: BuildKit keeps it as an empty keyword.
     return core("", "", text, [], [], false, false, undefined, undefined);
   }
+  const keywordToken = line.keyword;
   const start = ctx.map.position(base + keywordToken.startOffset);
-  const flags: string[] = [];
-  for (const f of (cst.children["flag"] ?? []) as CstNode[]) {
-    const tok = f.children["Flag"]?.[0] as IToken | undefined;
-    if (tok !== undefined) flags.push(tok.payload as string);
-  }
-  const argNodes = (cst.children["argument"] ?? []) as CstNode[];
-  const words = argNodes.map((a) => a.children["Word"]![0] as IToken);
+  const flags = line.flags;
+  const words = line.words;
   const restStart = words[0]?.startOffset ?? text.length;
   const rest = trimSpace(text.slice(restStart));
   const keywordRaw = keywordToken.image;
@@ -130,18 +123,11 @@ function splitWhitespace(rest: string): string[] {
 /** parseJSON: the elements when `rest` is one JSON array of strings; undefined when it is not JSON at all. */
 function parseJson(rest: string): Args | undefined {
   if (!rest.startsWith("[")) return undefined;
-  const { tokens, errors } = lexJson(rest);
-  const cst = errors > 0 ? undefined : parseJsonTokens(tokens);
-  if (cst === undefined) return undefined;
   // Go's decoder rejects numbers outside float64 with a type error, which BuildKit treats as "not JSON".
-  for (const t of tokens) if (t.tokenType.name === "JsonNumber" && !Number.isFinite(Number(t.image))) return undefined;
-  const out: string[] = [];
-  for (const v of (cst.children["jsonValue"] ?? []) as CstNode[]) {
-    const s = v.children["JsonString"]?.[0] as IToken | undefined;
-    if (s === undefined) throw new ArgumentError("json", "when using JSON array syntax, arrays must be comprised of strings only");
-    out.push(JSON.parse(s.image) as string);
-  }
-  return { args: out, json: true };
+  const r = scanJsonArray(rest);
+  if (r === undefined) return undefined;
+  if (!r.strings) throw new ArgumentError("json", "when using JSON array syntax, arrays must be comprised of strings only");
+  return { args: r.args, json: true };
 }
 
 /** parseMaybeJSON: exec form, else the whole rest as one shell-form string. */
@@ -180,11 +166,17 @@ function parseNameVal(rest: string, words: readonly string[], key: string): { ar
 }
 
 /** parseWords values: the word text, except that an unpaired escape at the very end of the line is dropped. */
-function wordValues(words: readonly IToken[], escape: string): string[] {
+function wordValues(words: readonly ScannedWord[], escape: string): string[] {
   const out = words.map((w) => w.image);
   const last = out.length - 1;
   if (last >= 0 && out[last]!.endsWith(escape) && endsWithLoneEscape(out[last]!, escape)) out[last] = out[last]!.slice(0, -1);
   return out;
+}
+
+/** strings.TrimSpace(s) === "" without building the trimmed string. */
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!isGoSpace(s.charCodeAt(i))) return false;
+  return true;
 }
 
 function endsWithLoneEscape(word: string, escape: string): boolean {

@@ -55,17 +55,20 @@ export class DirectiveScanner {
 /** Go's unicode.IsSpace as a character class body (for regular expressions). */
 export const GO_SPACE = "\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
-const LEADING_SPACE = new RegExp(`^[${GO_SPACE}]+`);
-const TRAILING_SPACE = new RegExp(`[${GO_SPACE}]+$`);
-
 /** bytes.TrimLeftFunc(s, unicode.IsSpace). */
 export function trimLeftSpace(s: string): string {
-  return s.replace(LEADING_SPACE, "");
+  let i = 0;
+  while (i < s.length && isGoSpace(s.charCodeAt(i))) i++;
+  return i === 0 ? s : s.slice(i);
 }
 
-/** strings.TrimSpace. */
+/** strings.TrimSpace (a loop: an unanchored `[…]+$` regex is quadratic on lines with many spaces). */
 export function trimSpace(s: string): string {
-  return s.replace(LEADING_SPACE, "").replace(TRAILING_SPACE, "");
+  let start = 0;
+  let end = s.length;
+  while (start < end && isGoSpace(s.charCodeAt(start))) start++;
+  while (end > start && isGoSpace(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** unicode.IsSpace for one UTF-16 code unit (all Go spaces are in the BMP). */

@@ -3,59 +3,21 @@
  * - the instruction lexer (one per escape character): keyword, `--flags` (only right after the keyword or another
  *   flag), shell-like words (quotes kept, BuildKit parseWords rules) and spaces (Go's unicode.IsSpace);
  * - the JSON lexer, for the exec form `["a", "b"]` (any other character becomes JsonInvalid, so it never fails).
- * Lexers are built lazily, once.
+ * Lexers are built lazily, once. The parser's hot path (scan-line.ts) follows this vocabulary without chevrotain;
+ * these lexers are the reference it is tested against.
  */
 import { ensurePolyfills } from "../util/polyfills.js";
 import { Lexer, createToken, tokenMatcher, type IToken, type TokenType, type CustomPatternMatcherReturn } from "chevrotain";
-import { GO_SPACE, isGoSpace } from "./directives.js";
+import { GO_SPACE } from "./directives.js";
+import { isReWhitespace, scanFlag, wordPatternSource } from "./scan-line.js";
 
-/** Characters of Go's regexp `[\t\v\f\r ]` (BuildKit's reWhitespace), which ends the instruction keyword. */
-function isReWhitespace(code: number): boolean {
-  return code === 0x20 || (code >= 0x09 && code <= 0x0d && code !== 0x0a);
-}
+export { scanFlag };
 
 function matchKeyword(text: string, offset: number, tokens: IToken[]): CustomPatternMatcherReturn | null {
   if (tokens.length !== 0) return null;
   let end = offset;
   while (end < text.length && !isReWhitespace(text.charCodeAt(end))) end++;
   return end === offset ? null : [text.slice(offset, end)];
-}
-
-/** The value of a `--flag` word after BuildKit's extractBuilderFlags: quotes removed, escapes applied. */
-export function scanFlag(text: string, offset: number, escape: string): { end: number; value: string } {
-  let i = offset;
-  let value = "";
-  const n = text.length;
-  while (i < n) {
-    const c = text[i]!;
-    if (isGoSpace(c.charCodeAt(0))) break;
-    if (c === '"' || c === "'") {
-      i++;
-      while (i < n) {
-        const q = text[i]!;
-        if (q === c) {
-          i++;
-          break;
-        }
-        if (q === escape) {
-          i++;
-          if (i < n) value += text[i++];
-          continue;
-        }
-        value += q;
-        i++;
-      }
-      continue;
-    }
-    if (c === escape) {
-      i++;
-      if (i < n) value += text[i++];
-      continue;
-    }
-    value += c;
-    i++;
-  }
-  return { end: i, value };
 }
 
 function flagMatcher(escape: string, terminator: boolean) {
@@ -93,11 +55,8 @@ export const Flag = createToken({ name: "Flag", pattern: Lexer.NA });
 export const FlagEnd = createToken({ name: "FlagEnd", pattern: Lexer.NA });
 
 function wordToken(escape: "\\" | "`"): TokenType {
-  const e = escape === "\\" ? "\\\\" : "`";
-  const sp = GO_SPACE;
   // BuildKit parseWords: an escape takes the next character; inside "…" too; inside '…' nothing is special.
-  const source = `(?:[^${sp}"'${e}]|${e}[^]?|"(?:[^"${e}]|${e}[^]?)*"?|'[^']*'?)+`;
-  return createToken({ name: escape === "\\" ? "Word" : "WordBacktick", categories: [Word], pattern: new RegExp(source), line_breaks: false });
+  return createToken({ name: escape === "\\" ? "Word" : "WordBacktick", categories: [Word], pattern: new RegExp(wordPatternSource(escape)), line_breaks: false });
 }
 
 /** Category of shell-like words (quotes and escapes kept verbatim). */
