@@ -28,6 +28,8 @@ interface LayerMeta {
   readonly diffId: Digest;
   readonly empty: boolean;
   readonly blobs: readonly LayerBlob[];
+  /** When the layer was built (ISO 8601). */
+  readonly created?: string;
 }
 
 /** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(0) = DiffID(0) (OCI image-spec). */
@@ -123,7 +125,7 @@ export class RefManager {
         const name = `layer-${randomUUID()}`;
         await this.#snap.commit(key, name);
         this.#exists.set(name, Promise.resolve(true));
-        return { layers: [...ref.layers, { snapshot: name }] };
+        return { layers: [...ref.layers, { snapshot: name, created: new Date().toISOString() }] };
       },
       discard: async () => {
         if (settled) return;
@@ -141,14 +143,16 @@ export class RefManager {
     const layer = ref.layers[index];
     if (!layer) throw new RangeError(`layer ${index} out of range (ref has ${ref.layers.length})`);
     const compression = opts.compression ?? "gzip";
-    if (layer.blob && layer.diffId && !opts.force) return { diffId: layer.diffId, blob: layer.blob, empty: false };
+    const at = (created: string | undefined): { created?: string } => (created !== undefined ? { created } : {});
+    if (layer.blob && layer.diffId && !opts.force) return { diffId: layer.diffId, blob: layer.blob, empty: false, ...at(layer.created) };
     const meta = await this.#readMeta(layer.snapshot);
+    const created = layer.created ?? meta?.created;
     if (meta) {
       const want = meta.blobs.find((b) => mediaTypeCompression(b.mediaType) === compression) ?? (opts.force ? undefined : meta.blobs[0]);
-      if (want && (await this.#store.has(want.digest))) return { diffId: meta.diffId, blob: want, empty: meta.empty };
+      if (want && (await this.#store.has(want.digest))) return { diffId: meta.diffId, blob: want, empty: meta.empty, ...at(created) };
     }
     if (!(await this.#snapshotExists(layer.snapshot))) {
-      if (layer.blob && layer.diffId) return { diffId: layer.diffId, blob: layer.blob, empty: false };
+      if (layer.blob && layer.diffId) return { diffId: layer.diffId, blob: layer.blob, empty: false, ...at(created) };
       throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer snapshot ${layer.snapshot} is gone and was never exported`, {
         hint: "the build cache was pruned while in use; rebuild with --no-cache",
       });
@@ -171,8 +175,8 @@ export class RefManager {
     const blob: LayerBlob = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType };
     const empty = diff.entries.length === 0;
     const blobs = [blob, ...(meta?.blobs ?? []).filter((b) => b.digest !== blob.digest)];
-    await this.#writeMeta(layer.snapshot, { diffId: desc.diffId, empty, blobs });
-    return { diffId: desc.diffId, blob, empty };
+    await this.#writeMeta(layer.snapshot, { diffId: desc.diffId, empty, blobs, ...at(created) });
+    return { diffId: desc.diffId, blob, empty, ...at(created) };
   }
 
   async #unpack(layer: RefLayer, parent: string | undefined, signal?: AbortSignal): Promise<void> {

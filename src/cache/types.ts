@@ -20,6 +20,11 @@ export interface RefLayer {
   readonly diffId?: Digest;
   /** A blob of this layer already in the store (base-image layers, or built layers exported before). */
   readonly blob?: LayerBlob;
+  /**
+   * When the step that made this layer ran (ISO 8601), for built layers. Kept with the cached result, so a cached
+   * rebuild exports the same history times (and the same image ID), as BuildKit's layer `createdAt`.
+   */
+  readonly created?: string;
 }
 
 /**
@@ -55,4 +60,6 @@ export interface ExportedLayer {
   readonly blob: LayerBlob;
   /** True when the layer has no changes (BuildKit drops such layers from the image and marks history empty). */
   readonly empty: boolean;
+  /** When the layer was built (ISO 8601); absent for base-image layers. */
+  readonly created?: string;
 }

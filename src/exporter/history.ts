@@ -15,7 +15,13 @@ export const EXPORTER_HISTORY_COMMENT = "buildkit.exporter.image.v0";
 export interface AlignHistoryOptions {
   /** Layers of the ref, bottom first: `true` where the layer is dropped for having no changes. */
   readonly dropped: readonly boolean[];
-  /** Time of layers without a `created` (BuildKit uses the layer's creation time; tsbuild the export time). */
+  /**
+   * When each layer (same indexes as `dropped`) was built, ISO 8601: the time of its history entry when that has
+   * none, as BuildKit takes the layer's `createdAt`. Cached layers keep their time, so a cached rebuild exports the
+   * same history and config `created`.
+   */
+  readonly layerCreated?: readonly (string | undefined)[] | undefined;
+  /** Time of layers with no `created` of their own nor in `layerCreated` (base-image layers without a time). */
   readonly now: Date;
   /** SOURCE_DATE_EPOCH in Unix seconds. */
   readonly sourceDateEpoch?: number | undefined;
@@ -62,10 +68,15 @@ export function alignHistory(history: readonly HistoryEntry[], opts: AlignHistor
   }
 
   const now = goTime(opts.now);
+  const layerTime = (i: number): string => {
+    const t = opts.layerCreated?.[i];
+    const ms = t === undefined ? NaN : Date.parse(t);
+    return Number.isNaN(ms) ? now : goTime(new Date(ms));
+  };
   let layer = 0;
   for (const h of out) {
     if (h.empty_layer) continue;
-    h.created ??= now;
+    h.created ??= layerTime(layer);
     if (opts.dropped[layer]) h.empty_layer = true;
     layer++;
   }

@@ -55,7 +55,10 @@ export interface CommitImageOptions extends ExportProgressOptions {
   /** Layers exported at once. @default 2 */
   readonly concurrency?: number | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Export time (config/history `created` without SOURCE_DATE_EPOCH). @default new Date() */
+  /**
+   * Time of layers that carry no build time (config/history `created` falls back to it without SOURCE_DATE_EPOCH;
+   * built layers use the time their step ran). @default new Date()
+   */
   readonly now?: Date | undefined;
 }
 
@@ -154,7 +157,9 @@ export async function commitImage(opts: CommitImageOptions): Promise<CommittedIm
     const kept = exported.filter((_, i) => !dropped[i]);
 
     const now = opts.now ?? new Date();
-    const history = alignHistory(image.history ?? [], { dropped, now, sourceDateEpoch: opts.sourceDateEpoch, baseHistory: opts.baseHistory });
+    const history = alignHistory(image.history ?? [], {
+      dropped, now, layerCreated: exported.map((l) => l.created), sourceDateEpoch: opts.sourceDateEpoch, baseHistory: opts.baseHistory,
+    });
     const created = imageCreated(image.created, history, now, opts.sourceDateEpoch);
     const imageConfig = buildConfig(image, kept.map((l) => l.diffId), history, created, opts.labels);
     const configBytes = Buffer.from(goJson(imageConfig));

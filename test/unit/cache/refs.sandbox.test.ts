@@ -76,6 +76,25 @@ describe("RefManager", () => {
     expect((await b.refs.exportLayer(image, 1)).blob).toEqual(l1.blob);
   });
 
+  it("records when a layer was built, keeps it in cache records and returns it on export", async () => {
+    const a = await openRoot();
+    roots.push(a);
+    const before = Date.now();
+    const w = await a.refs.prepare(EMPTY_REF);
+    await writeFile(join(w.path, "f"), "x");
+    const ref = await w.commit();
+    const created = ref.layers[0]!.created!;
+    expect(Date.parse(created)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(created)).toBeLessThanOrEqual(Date.now());
+    const cache = new LocalCacheStore(rootLayout(a.dir), a.refs);
+    const key = sha256("created");
+    await cache.save(key, ref, { key, opDigest: sha256("op"), deps: [] });
+    expect((await cache.load(key))!.layers[0]!.created).toBe(created);
+    expect((await a.refs.exportLayer(ref, 0)).created).toBe(created);
+    // A ref that lost the time (older cache record) gets it back from the layer's export metadata.
+    expect((await a.refs.exportLayer({ layers: [{ snapshot: ref.layers[0]!.snapshot }] }, 0)).created).toBe(created);
+  });
+
   it("marks a layer without changes as empty", async () => {
     const a = await openRoot();
     roots.push(a);

@@ -17,6 +17,21 @@ describe("alignHistory", () => {
     ]);
   });
 
+  it("takes layer times from when each layer was built, so a cached rebuild gives the same history", () => {
+    const hist = [...base, { created_by: "RUN a # buildkit" }, { created_by: "CMD x", empty_layer: true }];
+    const layerCreated = [undefined, "2024-05-06T07:08:09.123Z"];
+    const h = alignHistory(hist, { dropped: [false, false], now: NOW, layerCreated });
+    expect(h[2]!.created).toBe("2024-05-06T07:08:09.123Z");
+    expect(h[3]!.created).toBe("2024-05-06T07:08:09.123Z");
+    expect(imageCreated(undefined, h, NOW)).toBe("2024-05-06T07:08:09.123Z");
+    const later = alignHistory(hist, { dropped: [false, false], now: new Date("2030-01-01T00:00:00Z"), layerCreated });
+    expect(later).toEqual(h);
+    const epoch = alignHistory(hist, { dropped: [false, false], now: NOW, layerCreated, sourceDateEpoch: 1_600_000_000, baseHistory: base });
+    expect(epoch[2]!.created).toBe("2020-09-13T12:26:40Z");
+    const invented = alignHistory([base[0]!], { dropped: [false, false], now: NOW, layerCreated });
+    expect(invented[1]).toEqual({ created: "2024-05-06T07:08:09.123Z", comment: EXPORTER_HISTORY_COMMENT });
+  });
+
   it("marks entries of dropped (unchanged) layers empty", () => {
     const h = alignHistory([base[0]!, { created_by: "RUN true" }, { created_by: "RUN echo > f" }], { dropped: [false, true, false], now: NOW });
     expect(h.map((e) => e.empty_layer ?? false)).toEqual([false, true, false]);
