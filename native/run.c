@@ -4,7 +4,7 @@
  *       [--bind SRC DST ro|rw] [--tmpfs DST SIZE MODE] [--copy SRC DST MODE UID GID]
  *       [--write DST MODE UID GID CONTENT] ... -- ARGS...
  *
- * Process tree: this process (H) stays in the session to clean up; its child (C) is PID 1 of new mount/pid/ipc/uts
+ * Process tree: this process (H) stays in the session to clean up (and dies with its parent); its child (C) is PID 1 of new mount/pid/ipc/uts
  * (and net) namespaces: it mounts, pivot_roots, forks the command (P) and reaps until P exits. When C exits, the
  * kernel kills everything left in the pid namespace and the mount namespace dies with it, so no mount outlives a
  * run. Mount points that had to be created on the rootfs ("stubs") are reported to H, which removes them (and
@@ -123,6 +123,11 @@ static void remove_stubs(int rootfd, char *list) {
 
 int run_main(int argc, char **argv) {
   static struct run_spec spec;
+  pid_t parent = getppid();
+  /* H dies with the tsbuild process that started it (even on kill -9), and C dies with H (its own PDEATHSIG),
+   * which takes the whole pid namespace down: a killed build never leaves sandboxed processes behind. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(1, "setup: prctl");
+  if (getppid() != parent) _exit(HELPER_FAIL);
   parse(&spec, argc, argv);
   if (g_status_fd >= 0) fcntl(g_status_fd, F_SETFD, FD_CLOEXEC);
   int hostroot = open(spec.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
