@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import type { LintFinding } from "../../index.js";
+import type { LintFinding } from "../../frontend/index.js";
 import { dockerfileOptions, parseBuildArgs, readDockerfile, type DockerfileArgs } from "./dockerfile-input.js";
 
 interface BuildArgs extends DockerfileArgs {
@@ -53,7 +53,8 @@ export const command: CommandModule<object, any> = {
       process.exitCode = await runBuild(args as never);
       return;
     }
-    const api = await import("../../index.js");
+    const [errors, frontend, context] = await Promise.all([import("../../errors.js"), import("../../frontend/index.js"), import("../../context/index.js")]);
+    const api = { ...errors, ...frontend, ...context };
     const input = await readDockerfile(argv);
     const contextDir = input.contextDir;
     const ignore = await api.loadIgnoreRules({ root: contextDir, dockerfile: input.dockerfilePath });

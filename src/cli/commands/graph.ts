@@ -13,7 +13,8 @@ export const command: CommandModule<object, any> = {
     dockerfileOptions(y).option("format", { choices: ["text", "dot", "mermaid", "json"] as const, default: "text" as const, describe: "Output format" }),
   handler: async (args) => {
     const argv = args as unknown as GraphArgs;
-    const api = await import("../../index.js");
+    const [frontend, graph] = await Promise.all([import("../../frontend/index.js"), import("../../graph/index.js")]);
+    const api = { ...frontend, ...graph };
     const input = await readDockerfile(argv);
     const result = await api.compileText(input.text, {
       filename: input.filename,

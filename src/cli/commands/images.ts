@@ -1,8 +1,17 @@
 import type { CommandModule } from "yargs";
 
+/**
+ * What the local image verbs use: errors, store and image rooms (never the whole public API, which would load
+ * the registry client, snapshotter and frontend at start-up).
+ */
+async function localApi() {
+  const [errors, store, image] = await Promise.all([import("../../errors.js"), import("../../store/index.js"), import("../../image/index.js")]);
+  return { ...errors, ...store, ...image };
+}
+
 /** Open the local image store of the root chosen by --root / TSBUILD_ROOT (shared by the local image verbs). */
 export async function openLocal(argv: { readonly [k: string]: unknown }) {
-  const api = await import("../../index.js");
+  const api = await localApi();
   const images = await api.openImageStore(api.resolveRoot({ root: typeof argv.root === "string" ? argv.root : undefined }));
   return { api, images };
 }

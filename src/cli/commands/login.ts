@@ -36,8 +36,7 @@ export const command: CommandModule<object, any> = {
       .option("password-stdin", { type: "boolean", default: false, describe: "Read the password from stdin" })
       .option("insecure-registry", { type: "string", array: true, describe: "Talk plain HTTP to this registry host (also env TSBUILD_INSECURE_REGISTRIES)" }),
   handler: async (argv) => {
-    const api = await import("../../index.js");
-    const reg = await import("../../registry/index.js");
+    const [api, reg] = await Promise.all([import("../../errors.js"), import("../../registry/index.js")]);
     const { insecureRegistries } = await import("./pull.js");
     const server = String(argv.server).replace(/^https?:\/\//, "").replace(/\/.*$/, "");
     const host = server === "index.docker.io" || server === "registry-1.docker.io" ? "docker.io" : server;

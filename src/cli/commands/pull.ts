@@ -25,8 +25,8 @@ export const command: CommandModule<object, any> = {
       .option("insecure-registry", insecureOption)
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only print the image name" }),
   handler: async (argv) => {
-    const api = await import("../../index.js");
-    const reg = await import("../../registry/index.js");
+    const [store, image, reg] = await Promise.all([import("../../store/index.js"), import("../../image/index.js"), import("../../registry/index.js")]);
+    const api = { ...store, ...image };
     const ref = api.parseReference(argv.name as string);
     const platform = typeof argv.platform === "string" ? reg.parsePlatform(argv.platform) : undefined;
     const root = api.resolveRoot({ root: typeof argv.root === "string" ? argv.root : undefined });

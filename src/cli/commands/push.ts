@@ -10,8 +10,8 @@ export const command: CommandModule<object, any> = {
       .option("insecure-registry", { type: "string", array: true, describe: "Talk plain HTTP to this registry host (also env TSBUILD_INSECURE_REGISTRIES)" })
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only print the pushed digest" }),
   handler: async (argv) => {
-    const api = await import("../../index.js");
-    const reg = await import("../../registry/index.js");
+    const [store, image, reg] = await Promise.all([import("../../store/index.js"), import("../../image/index.js"), import("../../registry/index.js")]);
+    const api = { ...store, ...image };
     const { insecureRegistries } = await import("./pull.js");
     const root = api.resolveRoot({ root: typeof argv.root === "string" ? argv.root : undefined });
     const images = await api.openImageStore(root);
