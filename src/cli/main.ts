@@ -17,6 +17,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let y = yargs([...argv])
     .scriptName("tsbuild")
     .strict()
+    // Docker's flags `--no-cache`, `--no-cache-filter`, `--no-trunc` are options of their own, not negations.
+    .parserConfiguration({ "boolean-negation": false })
     .option("debug", { type: "boolean", default: false, describe: "Show stack traces on errors" })
     .option("root", { type: "string", describe: "tsbuild state directory (env TSBUILD_ROOT)" })
     .help()
