@@ -138,6 +138,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(opts.target ? { target: opts.target } : {}),
       ...(platform ? { targetPlatform: platform } : {}),
       ...(opts.network ? { network: opts.network } : {}),
+      namedContexts: (opts.buildContexts ?? []).map((c) => c.name),
     });
 
     let ref: BuildRef = EMPTY_REF;

@@ -132,6 +132,12 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
       }
       const named = byName.get(from.toLowerCase());
       if (named) return named;
+      if (opts.namedContexts?.includes(from)) {
+        const local = newState({ baseName: from, index: -1, instructions: [], source: ranges, original: "", keywordRaw: "FROM", comments: [] } as Stage, true);
+        Object.assign(local, { stageName: "", cmdTotal: 0, resolved: true, dispatched: true, platform: targetPlatform, root: contextVertex(from) });
+        states.push(local);
+        return local;
+      }
       try {
         parseReference(from);
       } catch {

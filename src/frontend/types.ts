@@ -44,6 +44,11 @@ export interface CompileOptions {
   readonly text?: string;
   /** Name of the main build context source. @default "context" */
   readonly contextName?: string;
+  /**
+   * Names of additional local contexts (`--build-context NAME=DIR`): `COPY --from=NAME` and `RUN --mount from=NAME`
+   * read that context (a local source named NAME) when no stage has the name, as BuildKit's named contexts.
+   */
+  readonly namedContexts?: readonly string[];
   /** Receives build-check findings found while compiling (UndefinedVar, WorkdirRelativePath, …). */
   readonly onFinding?: (finding: LintFinding) => void;
   /** `.dockerignore` predicate for CopyIgnoredFile: true when a context path is excluded. */
