@@ -41,7 +41,8 @@ export function createMergeOp(vertex: Vertex, op: MergeOp, env: OpEnv): Op<OpRes
           const exported = await rm.exportLayer(r, 0, { signal: ctx.signal });
           const parent = layers[layers.length - 1]!.snapshot;
           const snapshot = `merge-${digestHex(sha256(`${parent} ${exported.diffId}`))}`;
-          layers.push({ snapshot, diffId: exported.diffId, blob: exported.blob });
+          // Keeps the time the layer was built, so a cached rebuild exports the same history times.
+          layers.push({ snapshot, diffId: exported.diffId, blob: exported.blob, ...(exported.created !== undefined ? { created: exported.created } : {}) });
         }
         return { kind: "fs", ref: { layers } };
       }

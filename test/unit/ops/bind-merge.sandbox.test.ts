@@ -79,6 +79,9 @@ describe("merge (COPY --link)", () => {
     expect(m.ref.layers).toHaveLength(baseRef.layers.length + 1);
     const exported = await root.refs.exportLayer(layerRef, 0);
     expect(m.ref.layers[m.ref.layers.length - 1]!.blob?.digest).toBe(exported.blob.digest);
+    // The appended layer keeps the time its step ran (a cached rebuild exports the same history).
+    expect(m.ref.layers[m.ref.layers.length - 1]!.created).toBe(layerRef.layers[0]!.created);
+    expect(layerRef.layers[0]!.created).toBeDefined();
 
     const use = runVertex(merged, "cat /app/f; ls /bin/sh");
     expect((await solveVertex(root, use)).logs).toBe("linked\n/bin/sh\n");
