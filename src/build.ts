@@ -3,7 +3,7 @@
  * contexts and wires them into the frontend, solver, ops and exporter. Runs as session root (the CLI enters the
  * session first). `build()` is the public Node API behind `tsbuild build`.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TsbuildError, UsageError } from "./errors.js";
 import type { Digest } from "./util/digest.js";
@@ -18,8 +18,9 @@ import { createFileOp } from "./ops/file.js";
 import { noProgress, type ProgressSink } from "./progress/events.js";
 import { openRegistry } from "./registry/index.js";
 import { createSnapshotter } from "./snapshot/index.js";
-import { solve, type VertexOutcome } from "./solver/index.js";
-import { openContentStore, resolveRoot, rootLayout, writeFileAtomic } from "./store/index.js";
+import { explainMisses, solve, type BuildRecord, type MissExplanation, type VertexOutcome } from "./solver/index.js";
+import { openContentStore, resolveRoot, rootLayout } from "./store/index.js";
+import { loadBuildRecords, makeBuildRecord, saveBuildRecord } from "./build-records.js";
 import type { NamedContext } from "./build-options.js";
 
 export interface BuildOptions {
@@ -60,6 +61,8 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   /** Where outputs with `dest=-` write. */
   readonly stdout?: NodeJS.WritableStream;
+  /** Compare with the previous build of this Dockerfile and context, and say why steps missed the cache. */
+  readonly explain?: boolean;
 }
 
 export interface BuildResult {
@@ -74,6 +77,8 @@ export interface BuildResult {
   /** Every step of the build with its cache key and whether it was cached. */
   readonly steps: readonly VertexOutcome[];
   readonly compiled: CompileResult;
+  /** With `explain`: why each step missed the cache, and the record of this build. */
+  readonly explain?: { readonly misses: readonly MissExplanation[]; readonly record: BuildRecord };
 }
 
 /** Build a Dockerfile. Must run as session root (see `ensureSession`). */
@@ -143,8 +148,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
     let ref: BuildRef = EMPTY_REF;
     let steps: readonly VertexOutcome[] = [];
+    let unevaluated: readonly VertexOutcome[] = [];
+    let graph: GraphSolverVertex | undefined;
     if (compiled.root) {
-      const graph = applyNoCache(toSolverGraph(compiled.root), compiled, opts);
+      graph = applyNoCache(toSolverGraph(compiled.root), compiled, opts);
       const solved = await solve(graph, {
         resolver: createOpResolver(deps, { imageResolver, createFileOp }),
         cache: createOpCacheStore(new LocalCacheStore(layout, refs)),
@@ -152,9 +159,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         signal,
       });
       steps = solved.vertices;
+      unevaluated = solved.unevaluated;
       ref = fsResult(solved.result);
     }
-    await recordBuild(layout.cache, { filename, contextDir, steps });
+    const record = makeBuildRecord({
+      filename, contextDir, dockerfileText: text, noCache: opts.noCache ?? false, noCacheFilter: opts.noCacheFilter ?? [],
+      buildArgs: opts.buildArgs ?? {}, ...(graph ? { root: graph } : {}), steps, unevaluated,
+    });
+    const previous = opts.explain ? (await loadBuildRecords(layout.cache, contextDir, dockerfilePath, 1))[0] : undefined;
+    await saveBuildRecord(layout.cache, dockerfilePath, record);
+    const explain = opts.explain ? { misses: explainMisses(record, previous), record } : undefined;
 
     const outputs = opts.outputs ?? defaultOutputs(opts);
     const exports = await exportOutputs({
@@ -182,6 +196,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       exports,
       steps,
       compiled,
+      ...(explain ? { explain } : {}),
     };
   } finally {
     await Promise.allSettled(opened.map((c) => c.close()));
@@ -240,11 +255,3 @@ function applyNoCache(root: GraphSolverVertex, compiled: CompileResult, opts: Bu
   };
   return visit(root);
 }
-
-/** Keep what went into every cache key of the last build, for `--explain`. */
-async function recordBuild(cacheDir: string, rec: { filename: string; contextDir: string; steps: readonly VertexOutcome[] }): Promise<void> {
-  const dir = join(cacheDir, "builds");
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "last.json"), JSON.stringify({ time: new Date().toISOString(), ...rec }));
-}
-

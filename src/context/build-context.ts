@@ -105,6 +105,20 @@ export class BuildContext {
     return sha256(`tsbuild.selection.v1 ${JSON.stringify(list)}`);
   }
 
+  /**
+   * The content digest of every entry of a selection, by context path ("" is the context root), for `--explain`:
+   * files, links and special files by their content digest (as in `checksum`), directories only by their permission
+   * bits (their contents are listed themselves). Reuses the digests `checksum` computed.
+   */
+  async entryDigests(selector: Selector): Promise<ReadonlyMap<string, string>> {
+    const picked = await this.#pick(selector);
+    const nodes = picked.flatMap((p) => [p.node, ...Tree.flatten(p.node).map((f) => f.node)]);
+    const sums = await Promise.all(
+      nodes.map((n) => (n.type === "dir" ? `dir ${(n.stat.mode & 0o7777).toString(8)}` : this.#tree.digest(n))),
+    );
+    return new Map(nodes.map((n, i) => [n.contextPath, sums[i]!]));
+  }
+
   /** The selected entries with their stat, to copy. A wildcard may select nothing (empty array). */
   async list(selector: Selector): Promise<readonly Selection[]> {
     const picked = await this.#pick(selector);

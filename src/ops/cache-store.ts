@@ -16,7 +16,9 @@ export function createOpCacheStore(records: LocalCacheStore): CacheStore<OpResul
     },
     async save(key: Digest, result: OpResult, record: CacheKeyRecord): Promise<void> {
       if (result.kind !== "fs") return;
-      await records.save(key, result.ref, record);
+      // Per-file context checksums are for the build record (--explain), not for every cache record.
+      const { contextFiles: _files, ...facts } = record.explain ?? {};
+      await records.save(key, result.ref, record.explain ? { ...record, explain: facts } : record);
     },
   };
 }

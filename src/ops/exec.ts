@@ -17,6 +17,7 @@ import { fsInput } from "./inputs.js";
 import { prepareMounts } from "./run-mounts.js";
 import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
+import { explainEnv } from "./explain-facts.js";
 
 /** BuildKit's default PATH for Linux containers, set when the environment has none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -86,7 +87,8 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
       if (!root || root.type !== "bind" || root.dest !== "/") {
         throw new OpsError("TSB_OPS_BAD_GRAPH", `exec op ${JSON.stringify(vertex.options.name)} has no rootfs mount`, { hint: "this is a bug in the frontend" });
       }
-      return { opDigest: execOpDigest(op), deps: cacheDeps(vertex, op), explain: { command: op.meta.args.join(" "), network: op.network } };
+      const explain = { command: op.meta.args.join(" "), network: op.network, env: explainEnv(op.meta.env), cwd: op.meta.cwd, user: op.meta.user };
+      return { opDigest: execOpDigest(op), deps: cacheDeps(vertex, op), explain };
     },
     async exec(inputs, ctx: ExecContext): Promise<OpResult> {
       if (!root || root.type !== "bind") throw new OpsError("TSB_OPS_BAD_GRAPH", "exec op has no rootfs mount", { hint: "this is a bug in the frontend" });

@@ -62,6 +62,20 @@ async function contextDigest(ctx: BuildContext, copies: readonly CopyAction[]): 
   return sha256(`tsbuild.copy-sources.v1 ${canonicalJson(parts)}`);
 }
 
+/** At most this many context entries per input are kept for `--explain` (beyond it only their count). */
+const EXPLAIN_MAX_FILES = 20_000;
+
+/**
+ * What the copies of one context input read, entry by entry, for `--explain`: context path → 16 hex digits of the
+ * entry's content digest (a differing prefix always means differing content).
+ */
+async function contextFiles(ctx: BuildContext, copies: readonly CopyAction[]): Promise<Record<string, string> | { readonly count: number }> {
+  const files = new Map<string, string>();
+  for (const a of copies) for (const [p, d] of await ctx.entryDigests(contextSelector(a))) files.set(p, d.startsWith("sha256:") ? d.slice(7, 23) : d);
+  if (files.size > EXPLAIN_MAX_FILES) return { count: files.size };
+  return Object.fromEntries([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /**
  * The op of a file vertex (`vertex.op.kind === "file"`). `exec` prepares a writable snapshot of the base, applies the
  * actions in order and commits it (`{kind: "fs", ref}`); on any failure or abort the snapshot is discarded.
@@ -71,6 +85,8 @@ export function createFileOp(vertex: Vertex, deps: OpDeps): Op<OpResult> {
   const stampsTime = op.actions.some((a) => a.action === "mkdir") && deps.sourceDateEpoch !== undefined;
   return {
     async cacheMap() {
+      // Filled by computeDigest below (before the key is final), read by --explain from the build record.
+      const files: Record<string, unknown> = {};
       const cacheDeps: CacheDep<OpResult>[] = vertex.inputs.map((_, i) => {
         const copies = op.actions.filter((a): a is CopyAction => a.action === "copy" && a.src === i);
         if (op.base === i || copies.length === 0 || inputKind(vertex, i) !== "local") return {};
@@ -78,14 +94,16 @@ export function createFileOp(vertex: Vertex, deps: OpDeps): Op<OpResult> {
           selector: copies.map((a) => a.srcPath).join("\n"),
           computeDigest: async (input: OpResult) => {
             if (input.kind !== "local") throw new OpsError("TSB_OPS_BAD_INPUT", `copy source input ${i} is a ${input.kind} result, not a build context`, { hint: "this is a bug in the graph" });
-            return contextDigest(input.context, copies);
+            const digest = await contextDigest(input.context, copies);
+            files[String(i)] = await contextFiles(input.context, copies);
+            return digest;
           },
         };
       });
       return {
         opDigest: sha256(canonicalJson({ type: "tsbuild.file.v1", op, ...(stampsTime ? { epoch: deps.sourceDateEpoch } : {}) })),
         deps: cacheDeps,
-        explain: { actions: op.actions.map((a) => (a.action === "copy" ? `copy ${a.srcPath} ${a.dest}` : `${a.action} ${a.path}`)) },
+        explain: { actions: op.actions.map((a) => (a.action === "copy" ? `copy ${a.srcPath} ${a.dest}` : `${a.action} ${a.path}`)), contextFiles: files },
       };
     },
 

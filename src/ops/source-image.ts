@@ -20,7 +20,7 @@ export function createImageSourceOp(_vertex: Vertex, source: ImageSource, env: O
       return {
         opDigest: sha256(canonicalJson({ v: 1, type: "image", digest: img.manifest.digest, platform })),
         deps: [],
-        explain: { image: img.ref, platform },
+        explain: { image: source.ref, resolved: img.ref, digest: img.manifest.digest, platform },
       };
     },
     async exec(_inputs, ctx: ExecContext): Promise<OpResult> {

@@ -6,6 +6,7 @@
 export { solve } from "./scheduler.js";
 export { computeCacheKey } from "./cache-key.js";
 export { VertexError, CancelledError } from "./errors.js";
+export { explainMisses, formatMisses, type BuildRecord, type RecordedStep, type MissExplanation, type MissCause } from "./explain.js";
 export type {
   CacheDep,
   CacheKeyRecord,

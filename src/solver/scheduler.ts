@@ -25,6 +25,8 @@ class Solve<R> {
   readonly #results = new Map<string, Promise<R>>();
   readonly #running = new Set<Promise<unknown>>();
   readonly #outcomes: VertexOutcome[] = [];
+  /** Vertices whose key was asked for, by digest (to report those never evaluated). */
+  readonly #keyed = new Map<string, SolverVertex>();
   #firstError: unknown;
 
   constructor(opts: SolveOptions<R>) {
@@ -40,7 +42,7 @@ class Solve<R> {
     outer?.addEventListener("abort", onAbort, { once: true });
     try {
       const result = await this.#track(this.#result(root));
-      return { result, vertices: this.#outcomes };
+      return { result, vertices: this.#outcomes, unevaluated: await this.#unevaluated() };
     } catch (err) {
       this.#fail(err);
       // Let every op that is still running observe the abort and stop before we report.
@@ -49,6 +51,17 @@ class Solve<R> {
     } finally {
       outer?.removeEventListener("abort", onAbort);
     }
+  }
+
+  /** Outcomes of vertices that were keyed but never needed (a dependent hit the cache). */
+  async #unevaluated(): Promise<VertexOutcome[]> {
+    const out: VertexOutcome[] = [];
+    for (const [digest, v] of this.#keyed) {
+      if (this.#results.has(digest)) continue;
+      const record = await this.#keys.get(digest)!;
+      out.push({ digest, name: v.name, cacheKey: record.key, cached: true, record });
+    }
+    return out;
   }
 
   #fail(err: unknown): void {
@@ -81,6 +94,7 @@ class Solve<R> {
     if (!p) {
       p = this.#track(this.#computeKey(v));
       this.#keys.set(v.digest, p);
+      this.#keyed.set(v.digest, v);
     }
     return p;
   }
@@ -154,7 +168,7 @@ class Solve<R> {
       }
     };
     const out = op.heavy ? await this.#queue.add(exec, { signal: this.#abort.signal }) : await exec();
-    this.#outcomes.push({ digest: v.digest, name: v.name, cacheKey: record.key, cached: false, record });
+    this.#outcomes.push({ digest: v.digest, name: v.name, cacheKey: record.key, cached: false, record, ...(v.ignoreCache ? { ignoredCache: true } : {}) });
     return out as R;
   }
 

@@ -87,10 +87,17 @@ export interface VertexOutcome {
   readonly cacheKey: Digest;
   readonly cached: boolean;
   readonly record: CacheKeyRecord;
+  /** Set when the vertex skipped the cache lookup (`ignoreCache`: `--no-cache`, `--no-cache-filter`). */
+  readonly ignoredCache?: true;
 }
 
 export interface SolveResult<R> {
   readonly result: R;
   /** Every vertex evaluated for this solve, in completion order. */
   readonly vertices: readonly VertexOutcome[];
+  /**
+   * Vertices whose cache key was computed but whose result was never needed, because a dependent hit the cache
+   * (reported as `cached: true`). Together with `vertices` this covers every key of the build, for `--explain`.
+   */
+  readonly unevaluated: readonly VertexOutcome[];
 }

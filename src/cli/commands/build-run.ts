@@ -18,6 +18,7 @@ export interface BuildCliArgs {
   readonly push: boolean;
   readonly load: boolean;
   readonly "no-cache": boolean;
+  readonly explain?: boolean;
   readonly "no-cache-filter"?: string | readonly string[];
   readonly pull: boolean;
   readonly secret?: string | readonly string[];
@@ -73,6 +74,7 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
     ...(outputs ? { outputs } : {}),
     push: a.push,
     noCache: a["no-cache"],
+    ...(a.explain ? { explain: true } : {}),
     noCacheFilter: list(a["no-cache-filter"]).flatMap((s) => s.split(",")).filter(Boolean),
     pull: a.pull,
     secrets: list(a.secret).map((s) => parseSecret(s, env)),
@@ -131,6 +133,10 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
       durationMs: Date.now() - started,
     });
     renderer.close();
+    if (result.explain) {
+      const { formatMisses } = await import("../../solver/explain.js");
+      process.stderr.write(formatMisses(result.explain.misses, result.explain.record));
+    }
     if (a.quiet && result.imageId) process.stdout.write(`${result.imageId}\n`);
     return 0;
   } catch (err) {

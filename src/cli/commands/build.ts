@@ -35,6 +35,7 @@ export const command: CommandModule<object, any> = {
       .option("push", { type: "boolean", default: false, describe: "Push the image to its registry (shorthand for -o type=registry)" })
       .option("load", { type: "boolean", default: false, describe: "Store the image for `tsbuild images` (shorthand for -o type=docker)" })
       .option("no-cache", { type: "boolean", default: false, describe: "Do not use the cache when building" })
+      .option("explain", { type: "boolean", default: false, describe: "After the build, say why each step missed the cache" })
       .option("no-cache-filter", { type: "string", requiresArg: true, describe: "Do not use the cache for these stages (comma-separated or repeated)" })
       .option("pull", { type: "boolean", default: false, describe: "Always look up the newest base images in their registries" })
       .option("secret", { type: "string", requiresArg: true, describe: "Secret for RUN --mount=type=secret (id=ID,src=PATH or id=ID,env=VAR)" })

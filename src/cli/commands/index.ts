@@ -23,4 +23,5 @@ export const commands: readonly CommandLoader[] = [
   () => import("./push.js"),
   () => import("./login.js"),
   () => import("./logout.js"),
+  () => import("./explain.js"),
 ];
