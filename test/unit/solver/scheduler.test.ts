@@ -125,6 +125,17 @@ describe("solver scheduler", () => {
     // Only the root was looked up and reported: its inputs were never needed.
     expect(out.vertices.map((o) => [o.name, o.cached])).toEqual([["vertex top", true]]);
     expect(events.map((e) => e.type)).toEqual(["vertex.cached"]);
+    // Their keys are still reported (for --explain), as never evaluated.
+    expect(out.unevaluated.map((o) => [o.name, o.cached]).sort()).toEqual([["vertex base", true], ["vertex mid", true]]);
+    expect(out.unevaluated.find((o) => o.name === "vertex mid")?.record.deps[0]?.inputKey).toBe(out.unevaluated.find((o) => o.name === "vertex base")?.cacheKey);
+  });
+
+  it("marks vertices that ignored the cache", async () => {
+    const cache = new FakeCache();
+    await solve(v("top", [], { seed: "t" }), { resolver: new FakeResolver(), cache });
+    const out = await solve(v("top", [], { seed: "t", ignoreCache: true }), { resolver: new FakeResolver(), cache });
+    expect(out.vertices.map((o) => [o.cached, o.ignoredCache])).toEqual([[false, true]]);
+    expect(out.unevaluated).toEqual([]);
   });
 
   it("a changed input changes every key above it", async () => {
