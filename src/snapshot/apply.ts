@@ -13,6 +13,7 @@ import type { Header } from "tar-stream";
 import { LayerError, quoteEntry } from "./errors.js";
 import { createExtract, decompressLayer } from "./layer-stream.js";
 import { isPortableXattr, mknod, writeXattrs } from "./native.js";
+import { LowerTree } from "./apply-lower.js";
 import type { ApplyTarget } from "./types.js";
 
 export interface ApplyOptions {
@@ -76,6 +77,11 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
   const written = new Set<string>();
   const xattrs = new Map<string, Map<string, Buffer>>();
   const dirTimes = new Map<string, Date>();
+  /** Directories created because an entry below them needed them and the layer did not list: copied up from below. */
+  const copiedUp = new Set<string>();
+  const below = new LowerTree(target.mode === "overlay" ? target.lower : undefined);
+  /** Whether this layer made directory `dir` hide what is below it. */
+  const hidden = (dir: string): boolean => target.mode === "overlay" && xattrs.get(dir)?.has(target.opaqueXattr) === true;
   const notes: string[] = [];
   let count = 0;
 
@@ -83,14 +89,29 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
     throw new LayerError(code, `layer entry ${quoteEntry(entry)}: ${msg}`, hint, entry, cause);
   };
 
-  /** Make sure every parent of `parts` is a real directory inside root (creating missing ones 0755 root:root). */
+  /**
+   * Make sure every parent of `parts` is a real directory inside root. A missing one that exists below (overlay
+   * target) is copied up with its owner, mode, mtime and xattrs; one that does not is created 0755 root:root.
+   */
   const ensureParents = async (parts: readonly string[], entry: string): Promise<void> => {
     for (let i = 1; i < parts.length; i++) {
       const rel = parts.slice(0, i).join("/");
       if (verified.has(rel)) continue;
       const st = await lstatOrUndefined(join(root, rel));
       if (!st) {
-        await mkdir(join(root, rel), { mode: 0o755 });
+        const low = await below.stat(rel, hidden);
+        if (low?.isSymbolicLink()) {
+          fail("TSB_LAYER_SYMLINK", entry, `parent ${quoteEntry(rel)} is a symlink in a lower layer; writing through it could leave the root`, "the layer is not a valid changeset for this parent; do not use it");
+        } else if (low && !low.isDirectory()) {
+          fail("TSB_LAYER_PARENT", entry, `parent ${quoteEntry(rel)} is not a directory in a lower layer`, "the layer is not a valid changeset for this parent");
+        }
+        await mkdir(join(root, rel), { mode: low ? 0o700 : 0o755 });
+        if (low) {
+          await lchown(join(root, rel), low.uid, low.gid);
+          await chmod(join(root, rel), low.mode & 0o7777);
+          dirTimes.set(rel, low.mtime);
+          copiedUp.add(rel);
+        }
       } else if (st.isSymbolicLink()) {
         fail("TSB_LAYER_SYMLINK", entry, `parent ${quoteEntry(rel)} is a symlink; writing through it could leave the root`, "the layer is hostile or not a valid changeset; do not use it");
       } else if (!st.isDirectory()) {
@@ -105,6 +126,7 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
     verified.clear();
     for (const k of [...xattrs.keys()]) if (k === rel || k.startsWith(`${rel}/`)) xattrs.delete(k);
     for (const k of [...dirTimes.keys()]) if (k === rel || k.startsWith(`${rel}/`)) dirTimes.delete(k);
+    for (const k of [...copiedUp]) if (k === rel || k.startsWith(`${rel}/`)) copiedUp.delete(k);
   };
 
   const whiteout = async (parts: string[], entry: string): Promise<void> => {
@@ -166,6 +188,7 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
     throw new LayerError("TSB_LAYER_CORRUPT", `layer is not a valid tar: ${(e as Error).message}`, "the blob is truncated or not a layer; pull it again", undefined, e);
   }
 
+  for (const [rel, attrs] of await below.xattrs([...copiedUp])) xattrs.set(rel, new Map([...attrs, ...(xattrs.get(rel) ?? [])]));
   await writeXattrs([...xattrs].flatMap(([rel, attrs]) => [...attrs].map(([k, v]) => [join(root, rel), k, v] as const)));
   for (const rel of [...dirTimes.keys()].sort().reverse()) {
     const t = dirTimes.get(rel)!;
@@ -201,6 +224,7 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
       const created = await createEntry(entry, h, parts, abs);
       if (!created) return;
       written.add(rel);
+      copiedUp.delete(rel);
       const uid = pax.has("uid") ? Number(pax.get("uid")!.toString()) : h.uid;
       const gid = pax.has("gid") ? Number(pax.get("gid")!.toString()) : h.gid;
       try {
@@ -240,10 +264,20 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
         entry.resume();
         const targetParts = entryComponents(h.linkname, "hardlink target");
         await ensureParents(targetParts, h.name);
-        const targetAbs = join(root, ...targetParts);
-        const st = await lstatOrUndefined(targetAbs);
+        const targetRel = targetParts.join("/");
+        const targetAbs = join(root, targetRel);
+        let st = await lstatOrUndefined(targetAbs);
+        if (st && target.mode === "overlay" && st.isCharacterDevice() && st.rdev === 0) st = undefined; // a whiteout
+        else if (!st) {
+          // a target in a lower layer: copy it up into the upperdir first, as overlayfs would on link(2)
+          const low = await below.stat(targetRel, hidden);
+          if (low && !low.isDirectory()) {
+            await below.copyUp(targetRel, targetAbs);
+            st = await lstatOrUndefined(targetAbs);
+          }
+        }
         if (!st || st.isDirectory()) {
-          fail("TSB_LAYER_HARDLINK", h.name, `hardlink target ${quoteEntry(h.linkname)} ${st ? "is a directory" : "is not in this layer"}`, "the layer is corrupt or hostile");
+          fail("TSB_LAYER_HARDLINK", h.name, `hardlink target ${quoteEntry(h.linkname)} ${st ? "is a directory" : "is neither in this layer nor below it"}`, "the layer is corrupt or hostile");
         }
         await link(targetAbs, abs);
         return true;

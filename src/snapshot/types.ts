@@ -31,7 +31,17 @@ export interface SnapshotterReport {
  * `flat`: `dir` is the whole tree: whiteouts delete.
  */
 export type ApplyTarget =
-  | { readonly mode: "overlay"; readonly dir: string; readonly opaqueXattr: string; readonly whiteoutTemplate: string }
+  | {
+      readonly mode: "overlay";
+      readonly dir: string;
+      readonly opaqueXattr: string;
+      readonly whiteoutTemplate: string;
+      /**
+       * A read-only view of the merged parent, when there is one: parent directories a layer does not list are
+       * copied up from it (with their metadata), and hardlinks to files that only exist below are copied up first.
+       */
+      readonly lower?: string;
+    }
   | { readonly mode: "flat"; readonly dir: string };
 
 /** One change of a layer, in layer order. Paths are relative, `/`-separated, without `./` or a trailing `/`. */
