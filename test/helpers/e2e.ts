@@ -98,7 +98,7 @@ export class E2eWorld {
 
   /** Start a registry and push `images` to it through a throw-away root (`tsbuild import` + `tsbuild push`). */
   static async start(images: readonly BaseImage[] = ["busybox"]): Promise<E2eWorld> {
-    for (const [bin, pkg] of [["skopeo", "skopeo"], ["umoci", "umoci"], ["runc", "runc"]] as const) requireTool(bin, pkg);
+    for (const [bin, pkg] of [["skopeo", "skopeo"], ["umoci", "umoci"], ["runc", "runc"], ["getfattr", "attr"]] as const) requireTool(bin, pkg);
     const dir = mkdtempSync(join(tmpdir(), "tsbuild-e2e-"));
     const registry = await startRegistry();
     const world = new E2eWorld(dir, registry);
@@ -117,6 +117,12 @@ export class E2eWorld {
       rmSync(seed, { recursive: true, force: true });
     }
     return world;
+  }
+
+  /** Import a base image straight into this world's root under `name` (no registry involved). */
+  async importBase(img: BaseImage, name: string): Promise<void> {
+    const tar = img === "busybox" ? await busyboxRootfsTar() : await minbaseRootfsTar();
+    ok(await tsbuild(["import", tar, name], { root: this.root }), `tsbuild import ${name}`);
   }
 
   /** `127.0.0.1:PORT/name`. */
