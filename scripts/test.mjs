@@ -23,12 +23,21 @@ function step(name, status) {
   }
 }
 
-const jestEnv = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim() };
+// A test that forgets its own TSBUILD_ROOT must never touch the user's real tsbuild root: default it to a scratch
+// directory for the whole run (tests still make their own roots).
+const scratchRoot = (who) => join(tmpdir(), `tsbuild-test-root-${who}-${process.pid}`);
+const jestEnv = {
+  ...process.env,
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim(),
+  TSBUILD_ROOT: process.env.TSBUILD_ROOT ?? scratchRoot("root"),
+};
 const jestBin = join(repo, "node_modules", "jest", "bin", "jest.js");
 
 if (args.length === 0) step("type-check (tsc --noEmit)", run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]));
 step("bundle", run(process.execPath, [join(repo, "scripts/bundle.mjs")]));
-step("jest", run(process.execPath, [jestBin, "--maxWorkers=2", ...args], { env: jestEnv }));
+const jestStatus = run(process.execPath, [jestBin, "--maxWorkers=2", ...args], { env: jestEnv });
+if (!process.env.TSBUILD_ROOT) rmSync(jestEnv.TSBUILD_ROOT, { recursive: true, force: true });
+step("jest", jestStatus);
 
 if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
   const id = spawnSync("id", ["-u", testUser], { encoding: "utf8" });
@@ -55,6 +64,7 @@ if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
     `CI=${process.env.CI ?? ""}`,
     `NODE_OPTIONS=--experimental-vm-modules`,
     `TSBUILD_TEST_CACHE=${process.env.TSBUILD_TEST_CACHE ?? ""}`,
+    `TSBUILD_ROOT=${scratchRoot(testUser)}`,
   ];
   const jestArgs = (kind) => [process.execPath, join(dir, "node_modules/jest/bin/jest.js"), "--maxWorkers=2",
     "--cacheDirectory", join(tmpdir(), `jest-${testUser}`), "--passWithNoTests", "--testMatch", `**/*.${kind}.test.ts`, ...args];
@@ -74,5 +84,6 @@ if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
     status = run("runuser", ["-u", testUser, "--", "env", ...env, ...jestArgs("e2e")], { cwd: dir });
   }
   if (copy) rmSync(copy, { recursive: true, force: true });
+  rmSync(scratchRoot(testUser), { recursive: true, force: true });
   step(`rootless jest as ${testUser}`, status);
 }

@@ -63,9 +63,18 @@ describe("tsbuild build --check", () => {
     expect(e.stderr).toContain("lint violation found for rules: JSONArgsRecommended");
   });
 
-  it("says plainly that building is not available yet", () => {
-    const r = cli("build", "examples/hello");
+  it("a base image that cannot be resolved fails the build with the Dockerfile line and a hint", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsb-nobase-"));
+    writeFileSync(join(dir, "Dockerfile"), "FROM 127.0.0.1:9/missing/image:1\nRUN true\n");
+    const r = spawnSync(process.execPath, [join(repo, "bin/tsbuild.js"), "build", "--progress=plain", dir], {
+      cwd: repo,
+      encoding: "utf8",
+      env: { ...process.env, TSBUILD_ROOT: join(dir, "root") },
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("building images is not available yet");
+    expect(r.stderr).toContain("127.0.0.1:9/missing/image:1");
+    expect(r.stderr).toMatch(/>>> +1 \| FROM 127\.0\.0\.1:9\/missing\/image:1/);
+    expect(r.stderr).toContain("hint:");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 });
