@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "hello from $APP"
+ls /data/files | wc -l
