@@ -1,0 +1,75 @@
+/**
+ * Diff fidelity as containerd's overlay differ: directories (and files) that were only copied up are left out of
+ * the layer, parents of real changes go in with the new metadata, whiteouts of nothing are dropped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { requireSession } from "../../helpers/session.js";
+import { createSnapshotter, exportLayer, type Snapshotter } from "../../../src/snapshot/index.js";
+import { readTar, sh, tmp } from "./tree.js";
+
+requireSession();
+
+const BASE = `mkdir -p etc/deep dev var/log opt/a/b; echo base > etc/base; echo conf > etc/deep/conf; echo l > var/log/l
+  echo x > opt/a/b/x; chmod 755 etc var; touch -d @1000000 etc/base`;
+
+/** Each case: shell run in the child, then the diff it must give (kind:path). */
+const CASES: ReadonlyArray<readonly [string, string, readonly string[]]> = [
+  ["a file created and removed again (RUN scratch)", "touch etc/tmpfile; rm etc/tmpfile", []],
+  ["a mount-point stub created and removed in an existing dir", "mkdir -p dev/pts var/log/stub; rmdir dev/pts var/log/stub", []],
+  ["a no-op chmod (copy-up without change)", "chmod 644 etc/base; chmod 755 etc", []],
+  ["a changed file brings its parents", "echo new > etc/deep/conf", ["entry:etc", "entry:etc/deep", "entry:etc/deep/conf"]],
+  ["a new file deep down brings unchanged parents", "echo y > opt/a/b/y", ["entry:opt", "entry:opt/a", "entry:opt/a/b", "entry:opt/a/b/y"]],
+  ["a chmod of a directory only", "chmod 700 var", ["entry:var"]],
+  ["a chown of a directory only", "chown 5:6 var/log", ["entry:var", "entry:var/log"]],
+  ["an xattr on a directory only", "setfattr -n user.k -v v opt/a", ["entry:opt", "entry:opt/a"]],
+  ["a touched file", "touch etc/base", ["entry:etc", "entry:etc/base"]],
+  ["a file created and removed in a new dir", "mkdir -p new/sub; touch new/sub/f; rm new/sub/f", ["entry:new", "entry:new/sub"]],
+  ["a removed file", "rm var/log/l", ["entry:var", "entry:var/log", "whiteout:var/log/l"]],
+];
+
+describe.each(["overlay", "copy"] as const)("%s driver", (driver) => {
+  const root = tmp();
+  let s: Snapshotter;
+  beforeAll(async () => {
+    s = await createSnapshotter(root, { driver });
+    await s.prepare("base");
+    sh(BASE, await s.mount("base"));
+    await s.commit("base");
+  });
+  afterAll(async () => {
+    await s.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it.each(CASES.map((c, i) => [i, ...c] as const))("case %d: %s", async (i, _what, script, want) => {
+    await s.prepare(`c${i}`, "base");
+    sh(script, await s.mount(`c${i}`));
+    await s.commit(`c${i}`);
+    const d = await s.diff(`c${i}`);
+    expect(d.entries.map((e) => `${e.kind}:${e.path}`)).toEqual(want);
+  });
+
+  it("writes included parents with the new metadata", async () => {
+    await s.prepare("meta", "base");
+    sh("chown 9:9 opt/a; echo y > opt/a/b/y", await s.mount("meta"));
+    await s.commit("meta");
+    const file = join(root, "layer.tar");
+    await exportLayer(await s.diff("meta"), file, { compression: "none" });
+    const items = await readTar(readFileSync(file));
+    expect(items.map((i) => `${i.header.name} ${i.header.uid}:${i.header.gid} ${(i.header.mode ?? 0).toString(8)}`)).toEqual([
+      "opt/ 0:0 755", "opt/a/ 9:9 755", "opt/a/b/ 0:0 755", "opt/a/b/y 0:0 644",
+    ]);
+  });
+
+  it("a layer applied onto the base and diffed again gives the same entries", async () => {
+    const file = join(root, "layer2.tar");
+    await exportLayer(await s.diff("c4"), file, { compression: "none" });
+    await s.prepare("re", "base");
+    const { applyLayer } = await import("../../../src/snapshot/index.js");
+    await applyLayer(file, await s.applyTarget("re"));
+    await s.commit("re");
+    expect((await s.diff("re")).entries.map((e) => `${e.kind}:${e.path}`)).toEqual(CASES[4]![2]);
+  });
+});
