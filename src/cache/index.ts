@@ -3,6 +3,7 @@
  * map cache keys to refs, and layer export with reuse (a blob is produced at most once per layer and
  * compression; base-image blobs are never recompressed). Knows snapshots and the store, never the sandbox.
  */
-export { EMPTY_REF, type ActiveRef, type BuildRef, type ExportedLayer, type LayerBlob, type RefLayer, type RefView } from "./types.js";
+export { EMPTY_REF, type ActiveRef, type BlobFetcher, type BuildRef, type ExportedLayer, type LayerBlob, type RefLayer, type RefView } from "./types.js";
 export { RefManager, chainIds, mediaTypeCompression, type ExportLayerOptions, type RefManagerOptions } from "./refs.js";
 export { LocalCacheStore } from "./records.js";
+export { checkCache, type CacheCheckOptions, type CacheCheckReport, type CacheFinding } from "./check.js";

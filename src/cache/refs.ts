@@ -5,7 +5,7 @@ import { TsbuildError } from "../errors.js";
 import { sha256, digestHex, type Digest } from "../util/digest.js";
 import { applyLayer, exportLayer, type Compression, type Snapshotter } from "../snapshot/index.js";
 import { withLock, writeFileAtomic, type ContentStore, type RootLayout } from "../store/index.js";
-import type { ActiveRef, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
+import type { ActiveRef, BlobFetcher, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
 
 export interface RefManagerOptions {
   readonly snapshotter: Snapshotter;
@@ -50,6 +50,8 @@ export class RefManager {
   readonly #layout: RootLayout;
   readonly #metaDir: string;
   readonly #exists = new Map<string, Promise<boolean>>();
+  readonly #fetchers: BlobFetcher[] = [];
+  readonly #exporting = new Map<string, Promise<ExportedLayer>>();
 
   constructor(opts: RefManagerOptions) {
     this.#snap = opts.snapshotter;
@@ -72,6 +74,29 @@ export class RefManager {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Add a source of layer blobs missing from the store (a remote build cache). Fetchers are asked in order when a
+   * layer must be unpacked or exported and its blob is not in the store.
+   */
+  addBlobFetcher(fetcher: BlobFetcher): void {
+    this.#fetchers.push(fetcher);
+  }
+
+  /** Make sure every layer blob the ref names is in the store (fetching missing ones), e.g. before an export. */
+  async ensureBlobs(ref: BuildRef, signal?: AbortSignal): Promise<void> {
+    await Promise.all(ref.layers.map(async (l) => {
+      if (l.blob && l.diffId && !(await this.#store.has(l.blob.digest))) await this.#fetch(l.blob, signal);
+    }));
+  }
+
+  async #fetch(blob: LayerBlob, signal?: AbortSignal): Promise<boolean> {
+    for (const f of this.#fetchers) {
+      signal?.throwIfAborted();
+      if (await f(blob, signal)) return true;
+    }
+    return false;
   }
 
   /** Make sure every layer's snapshot exists; returns the top snapshot key, or undefined for scratch. */
@@ -143,8 +168,21 @@ export class RefManager {
     const layer = ref.layers[index];
     if (!layer) throw new RangeError(`layer ${index} out of range (ref has ${ref.layers.length})`);
     const compression = opts.compression ?? "gzip";
+    if (layer.blob && layer.diffId && !opts.force) {
+      return { diffId: layer.diffId, blob: layer.blob, empty: layer.empty ?? false, ...(layer.created !== undefined ? { created: layer.created } : {}) };
+    }
+    // The image and the cache exporters may ask for the same layer at once: diff and compress it once.
+    const id = JSON.stringify([layer.snapshot, compression, opts.level, opts.force === true, opts.sourceDateEpoch]);
+    let p = this.#exporting.get(id);
+    if (!p) {
+      p = this.#exportLayer(layer, compression, opts).finally(() => this.#exporting.delete(id));
+      this.#exporting.set(id, p);
+    }
+    return p;
+  }
+
+  async #exportLayer(layer: RefLayer, compression: Compression, opts: ExportLayerOptions): Promise<ExportedLayer> {
     const at = (created: string | undefined): { created?: string } => (created !== undefined ? { created } : {});
-    if (layer.blob && layer.diffId && !opts.force) return { diffId: layer.diffId, blob: layer.blob, empty: false, ...at(layer.created) };
     const meta = await this.#readMeta(layer.snapshot);
     const created = layer.created ?? meta?.created;
     if (meta) {
@@ -152,7 +190,7 @@ export class RefManager {
       if (want && (await this.#store.has(want.digest))) return { diffId: meta.diffId, blob: want, empty: meta.empty, ...at(created) };
     }
     if (!(await this.#snapshotExists(layer.snapshot))) {
-      if (layer.blob && layer.diffId) return { diffId: layer.diffId, blob: layer.blob, empty: false, ...at(created) };
+      if (layer.blob && layer.diffId) return { diffId: layer.diffId, blob: layer.blob, empty: layer.empty ?? false, ...at(created) };
       throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer snapshot ${layer.snapshot} is gone and was never exported`, {
         hint: "the build cache was pruned while in use; rebuild with --no-cache",
       });
@@ -181,7 +219,7 @@ export class RefManager {
 
   async #unpack(layer: RefLayer, parent: string | undefined, signal?: AbortSignal): Promise<void> {
     const blob = layer.blob;
-    if (!blob || !layer.diffId || !(await this.#store.has(blob.digest))) {
+    if (!blob || !layer.diffId || (!(await this.#store.has(blob.digest)) && !(await this.#fetch(blob, signal)))) {
       throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer snapshot ${layer.snapshot} is gone and its blob is not in the store`, {
         hint: "the build cache was pruned while in use; rebuild with --no-cache",
       });

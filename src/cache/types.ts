@@ -25,6 +25,11 @@ export interface RefLayer {
    * rebuild exports the same history times (and the same image ID), as BuildKit's layer `createdAt`.
    */
   readonly created?: string;
+  /**
+   * True when the layer is known to have no changes (a built layer imported from a remote cache, whose snapshot
+   * has not been diffed here): the exporter drops such layers as it drops empty local ones.
+   */
+  readonly empty?: boolean;
 }
 
 /**
@@ -63,3 +68,9 @@ export interface ExportedLayer {
   /** When the layer was built (ISO 8601); absent for base-image layers. */
   readonly created?: string;
 }
+
+/**
+ * Brings a layer blob that is not in the content store into it (e.g. from a remote build cache), verifying its
+ * digest. Resolves true when the blob is now in the store, false when this fetcher does not know the blob.
+ */
+export type BlobFetcher = (blob: LayerBlob, signal?: AbortSignal) => Promise<boolean>;
