@@ -4,7 +4,7 @@
  * Blobs already in the store are never fetched. Everything is held by a lease until the image is recorded.
  */
 import { setMaxListeners } from "node:events";
-import type { ContentStore } from "../store/index.js";
+import type { BlobInfo, ContentStore } from "../store/index.js";
 import { withLease } from "../store/index.js";
 import type { ImageReference } from "../image/reference.js";
 import type { Descriptor } from "../image/types.js";
@@ -12,7 +12,7 @@ import type { BlobSources } from "./blob-sources.js";
 import type { RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";
 import { hostPlatform } from "./platform.js";
-import type { PullOptions, PullResult } from "./types.js";
+import type { PullOptions, PullResult, TransferOptions } from "./types.js";
 
 const PULL_LEASE_TTL_MS = 24 * 3600_000;
 
@@ -84,6 +84,30 @@ export async function pullImage(client: RegistryClient, store: ContentStore, ref
     if (opts.images) await opts.images.record(ref.full, manifest.descriptor);
     return { ref, manifest: manifest.descriptor, target: target.descriptor, bytesDownloaded: downloaded };
   });
+}
+
+/** Download one blob of `ref`'s repository into `store` (verified while streaming); records where it came from. */
+export async function fetchBlob(client: RegistryClient, store: ContentStore, ref: ImageReference, desc: Descriptor, opts: TransferOptions = {}, sources?: BlobSources): Promise<BlobInfo> {
+  if (await store.has(desc.digest)) {
+    opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "cached" });
+    return store.info(desc.digest);
+  }
+  return client.transport.schedule(ref.domain, 0, async () => {
+    if (await store.has(desc.digest)) return store.info(desc.digest);
+    opts.onProgress?.({ kind: "blob-start", digest: desc.digest, size: desc.size, action: "download" });
+    const info = await store
+      .ingest({ digest: desc.digest, size: desc.size }, client.blobChunks(ref, desc, opts.signal), { signal: opts.signal })
+      .catch((err: unknown) => {
+        const cause = (err as { cause?: unknown }).cause;
+        throw cause instanceof RegistryError ? cause : err;
+      });
+    opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "downloaded" });
+    if (sources) {
+      sources.add(desc.digest, ref.name);
+      await sources.flush().catch(() => {});
+    }
+    return info;
+  }, opts.signal);
 }
 
 function isAbort(err: unknown): boolean {

@@ -48,7 +48,9 @@ export async function pushImage(client: RegistryClient, store: ContentStore, des
   };
 
   const uploadOne = async (desc: Descriptor): Promise<void> => {
-    if (!(await store.has(desc.digest))) throw missingLocally(desc);
+    // A blob missing locally is fine when the registry already has it, or can mount it (e.g. a layer known only
+    // from an imported build cache in another repository of this registry).
+    const local = await store.has(desc.digest);
     if (await client.hasBlob(ref, desc.digest, signal)) {
       stats.skipped++;
       opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "exists" });
@@ -65,6 +67,8 @@ export async function pushImage(client: RegistryClient, store: ContentStore, des
       sources?.add(desc.digest, ref.name);
       return;
     }
+    // The abandoned upload session expires on the registry's side.
+    if (!local) throw missingLocally(desc);
     opts.onProgress?.({ kind: "blob-start", digest: desc.digest, size: desc.size, action: "upload" });
     const file = store.path(desc.digest);
     for (let attempt = 1; ; attempt++) {

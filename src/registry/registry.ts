@@ -9,10 +9,12 @@ import { BlobSources } from "./blob-sources.js";
 import { RegistryClient, type ResolvedImage } from "./client.js";
 import { StaticCredentials, DockerCredentials, type Credentials } from "./credentials.js";
 import { hostPlatform } from "./platform.js";
-import { pullImage } from "./pull.js";
+import { fetchBlob, pullImage } from "./pull.js";
 import { pushImage } from "./push.js";
 import { Transport, type TransportOptions } from "./transport.js";
-import type { PullOptions, PullResult, PushOptions, PushResult } from "./types.js";
+import type { PullOptions, PullResult, PushOptions, PushResult, TransferOptions } from "./types.js";
+import type { BlobInfo } from "../store/index.js";
+import type { Digest } from "../util/digest.js";
 
 /** Options of `openRegistry`. */
 export interface RegistryOptions extends TransportOptions {
@@ -31,6 +33,13 @@ export interface Registry extends AsyncDisposable {
   pull(ref: ImageReference, store: ContentStore, opts?: PullOptions): Promise<PullResult>;
   /** Push the manifest/index `descriptor` from `store` to `ref`; returns the pushed digest. */
   push(store: ContentStore, descriptor: Descriptor, ref: ImageReference, opts?: PushOptions): Promise<PushResult>;
+  /**
+   * Download one blob of `ref`'s repository into `store`, verifying digest and size while streaming (a blob that
+   * does not verify is never stored). A blob already in the store is not fetched.
+   */
+  fetchBlob(ref: ImageReference, desc: Descriptor, store: ContentStore, opts?: TransferOptions): Promise<BlobInfo>;
+  /** Remember that `ref`'s repository holds these blobs, so a push to another repository can mount them. */
+  noteBlobSources(ref: ImageReference, digests: readonly Digest[]): Promise<void>;
   /** Close keep-alive connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -47,6 +56,12 @@ export function openRegistry(opts: RegistryOptions = {}): Registry {
     resolve: (ref, o = {}) => client.resolve(ref, o.platform ?? hostPlatform(), { signal: o.signal }),
     pull: (ref, store, o) => pullImage(client, store, ref, o, sources),
     push: (store, descriptor, ref, o) => pushImage(client, store, descriptor, ref, o, sources),
+    fetchBlob: (ref, desc, store, o = {}) => fetchBlob(client, store, ref, desc, o, sources),
+    noteBlobSources: async (ref, digests) => {
+      if (!sources) return;
+      for (const d of digests) sources.add(d, ref.name);
+      await sources.flush().catch(() => {});
+    },
     close: () => transport.close(),
     [Symbol.asyncDispose]: () => transport.close(),
   };
