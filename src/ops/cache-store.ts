@@ -2,16 +2,16 @@
  * The solver's cache for ops: only filesystem results (`fs`) are stored, as refs in the local cache records.
  * Local contexts and downloads are never cached: they are keyed by content and re-read each build.
  */
-import type { LocalCacheStore } from "../cache/index.js";
+import type { BuildRef } from "../cache/index.js";
 import type { CacheKeyRecord, CacheStore } from "../solver/index.js";
 import type { Digest } from "../util/digest.js";
 import type { OpResult } from "./types.js";
 
-/** A CacheStore<OpResult> over the local cache records (which hold BuildRefs). */
-export function createOpCacheStore(records: LocalCacheStore): CacheStore<OpResult> {
+/** A CacheStore<OpResult> over a store of BuildRefs (the local cache records, or those plus shared caches). */
+export function createOpCacheStore(records: { load(key: Digest, signal?: AbortSignal): Promise<BuildRef | undefined>; save: CacheStore<BuildRef>["save"] }): CacheStore<OpResult> {
   return {
-    async load(key: Digest, _signal: AbortSignal): Promise<OpResult | undefined> {
-      const ref = await records.load(key);
+    async load(key: Digest, signal: AbortSignal): Promise<OpResult | undefined> {
+      const ref = await records.load(key, signal);
       return ref ? { kind: "fs", ref } : undefined;
     },
     async save(key: Digest, result: OpResult, record: CacheKeyRecord): Promise<void> {
