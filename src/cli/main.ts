@@ -29,6 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .fail((msg, err) => {
       if (err) throw err;
       usageFailure = msg ?? "invalid usage";
+      // Throwing stops yargs here: the command's handler must not run after a usage error.
+      throw new Error(usageFailure);
     });
   for (const m of modules) y = y.command(m.command);
   try {
