@@ -6,3 +6,4 @@
 export { EMPTY_REF, type ActiveRef, type BlobFetcher, type BuildRef, type ExportedLayer, type LayerBlob, type RefLayer, type RefView } from "./types.js";
 export { RefManager, chainIds, mediaTypeCompression, type ExportLayerOptions, type RefManagerOptions } from "./refs.js";
 export { LocalCacheStore } from "./records.js";
+export { checkCache, type CacheCheckOptions, type CacheCheckReport, type CacheFinding } from "./check.js";

@@ -24,3 +24,4 @@ export {
 export { toContainerId, toHostId, parseIdMap, type IdMap, type IdMapEntry } from "./idmap.js";
 export { helperPath } from "./native.js";
 export { createSandbox, type SandboxOptions } from "./sandbox.js";
+export { findSandboxProcesses, type SandboxProcess } from "./leaks.js";

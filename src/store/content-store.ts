@@ -35,6 +35,8 @@ export function prepareRoot(layout: RootLayout): Promise<void> {
           await mkdir(dir, { recursive: true });
         }
         for (const dir of [layout.ingest, layout.images, layout.leases, layout.tmp]) await reapStaleTemps(dir);
+        // Other rooms keep records under cache/<kind>/ written with writeFileAtomic: a killed writer's temp file.
+        for (const e of await readdir(layout.cache, { withFileTypes: true })) if (e.isDirectory()) await reapStaleTemps(join(layout.cache, e.name));
       } catch (err) {
         prepared.delete(layout.root);
         throw ioError(`cannot prepare tsbuild root ${layout.root}`, err);

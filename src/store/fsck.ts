@@ -1,6 +1,7 @@
 /**
  * fsck: the doctor routine. Re-hashes every blob, lists partial ingest files (and whether their owner is alive),
- * and finds references (from providers and leases, expanded by `children`) to blobs that are missing.
+ * and finds references (from providers, expanded by `children`) to blobs that are missing. Leases are not
+ * references: they may protect content still to be written.
  */
 import { readdir } from "node:fs/promises";
 import type { Digest } from "../util/digest.js";
@@ -15,7 +16,7 @@ export interface FsckReport {
   readonly corrupt: readonly VerifyResult[];
   /** Files in `ingest/`: `live` ones belong to a running process, the rest are leftovers of a crash. */
   readonly partial: readonly { readonly name: string; readonly live: boolean }[];
-  /** Digests referenced (directly or through `children`) that are not in the store. */
+  /** Digests referenced by providers (directly or through `children`) that are not in the store. */
   readonly dangling: readonly Digest[];
 }
 
@@ -32,8 +33,12 @@ export async function fsck(store: ContentStore, opts: Pick<PruneOptions, "provid
     const o = tempOwner(name);
     return { name, live: o ? isOwnerAlive(o.pid, o.host) : false };
   });
-  const { reachable } = await collectRoots(store, { ...opts, dryRun: true });
+  const { byKind } = await collectRoots(store, { ...opts, dryRun: true });
+  // Leases may name content that is still to come (a pull takes its lease first, and may be killed before the
+  // download ends): only what providers reference (images, cache records) must be present.
+  const referenced = new Set<Digest>();
+  for (const [kind, set] of byKind) if (kind !== "leases") for (const d of set) referenced.add(d);
   const dangling: Digest[] = [];
-  for (const d of reachable) if (!(await store.has(d))) dangling.push(d);
+  for (const d of referenced) if (!(await store.has(d))) dangling.push(d);
   return { ok: corrupt.length === 0 && dangling.length === 0, checked, corrupt, partial, dangling };
 }

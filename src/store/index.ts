@@ -38,3 +38,4 @@ export type {
   StoreCallOptions,
   VerifyResult,
 } from "./types.js";
+export { checkRoot, mountsBelow, type RootCheckOptions, type RootCheckReport, type RootFinding } from "./check-root.js";

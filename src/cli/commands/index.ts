@@ -24,4 +24,5 @@ export const commands: readonly CommandLoader[] = [
   () => import("./login.js"),
   () => import("./logout.js"),
   () => import("./explain.js"),
+  () => import("./doctor.js"),
 ];
