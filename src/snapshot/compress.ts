@@ -1,7 +1,9 @@
 /**
  * Layer compression and the byte-counting sha256 tap used to digest blobs in the same pass that writes them.
  * gzip: pigz (Debian `pigz`, all cores; its output does not depend on the thread count) or, without pigz,
- * Node's zlib (one core; different bytes). zstd: @cloudpss/zstd in process. Both deterministic per input+level.
+ * Node's zlib (one core; different bytes). zstd: the Debian `zstd` CLI with -T (its multi-threaded format does not
+ * depend on the thread count: -T1, -T2 and -T4 give the same bytes) or, without it, @cloudpss/zstd in process
+ * (single-threaded format; different bytes). Every backend is deterministic for the same input and level.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -34,14 +36,19 @@ export class DigestTap extends Transform {
   }
 }
 
-let pigzAvailable: boolean | undefined;
-function hasPigz(): boolean {
-  pigzAvailable ??= spawnSync("pigz", ["--version"], { stdio: "ignore" }).status === 0;
-  return pigzAvailable;
+const available = new Map<string, boolean>();
+function hasTool(cmd: string): boolean {
+  let ok = available.get(cmd);
+  if (ok === undefined) {
+    ok = spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
+    available.set(cmd, ok);
+  }
+  return ok;
 }
 
-function pigzStream(level: number): Duplex {
-  const child = spawn("pigz", ["-n", "-c", `-${level}`, "-p", String(Math.max(1, availableParallelism()))], { stdio: ["pipe", "pipe", "pipe"] });
+/** A compressor child process as a Duplex: stdin ← tar, stdout → blob; a non-zero exit becomes TSB_LAYER_COMPRESS. */
+function toolStream(cmd: string, args: readonly string[]): Duplex {
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
   const stderr: Buffer[] = [];
   child.stderr.on("data", (b: Buffer) => stderr.push(b));
   const out = new PassThrough();
@@ -52,7 +59,7 @@ function pigzStream(level: number): Duplex {
   const finish = (): void => {
     if (!stdoutDone || exit === undefined) return;
     if (exit === 0) out.end();
-    else duplex.destroy(new LayerError("TSB_LAYER_COMPRESS", `pigz failed: ${Buffer.concat(stderr).toString().trim()}`, "check free disk space and the pigz installation"));
+    else duplex.destroy(new LayerError("TSB_LAYER_COMPRESS", `${cmd} failed: ${Buffer.concat(stderr).toString().trim()}`, `check free disk space and the ${cmd} installation`));
   };
   child.stdout.on("end", () => { stdoutDone = true; finish(); });
   child.on("close", (code) => { exit = code; finish(); });
@@ -61,19 +68,34 @@ function pigzStream(level: number): Duplex {
   return duplex;
 }
 
+/** Which implementation compresses: `auto` uses the Debian tool (pigz, zstd) when installed. */
+export interface CompressorBackends {
+  readonly gzip?: "auto" | "pigz" | "zlib";
+  readonly zstd?: "auto" | "cli" | "lib";
+}
+
 /** The compressor stream for a layer (identity for `none`). Levels: gzip 1–9 (default 6), zstd 1–19 (default 3). */
-export function createCompressor(compression: Compression, level?: number, gzipBackend: "auto" | "pigz" | "zlib" = "auto"): Duplex {
+export function createCompressor(compression: Compression, level?: number, backends: CompressorBackends = {}): Duplex {
+  const threads = String(Math.max(2, availableParallelism()));
   switch (compression) {
     case "none":
       return new PassThrough();
-    case "zstd":
-      return new Compressor(level ?? 3);
+    case "zstd": {
+      const l = level ?? 3;
+      if (!Number.isInteger(l) || l < 1 || l > 19) {
+        throw new LayerError("TSB_LAYER_LEVEL", `zstd level must be an integer 1–19, got ${String(l)}`, "pass a compression level between 1 and 19");
+      }
+      const backend = backends.zstd ?? "auto";
+      if (backend === "cli" || (backend === "auto" && hasTool("zstd"))) return toolStream("zstd", ["-q", "-c", `-${l}`, `-T${threads}`, "--no-progress"]);
+      return new Compressor(l);
+    }
     case "gzip": {
       const l = level ?? 6;
       if (!Number.isInteger(l) || l < 1 || l > 9) {
         throw new LayerError("TSB_LAYER_LEVEL", `gzip level must be an integer 1–9, got ${String(l)}`, "pass a compression level between 1 and 9");
       }
-      if (gzipBackend === "pigz" || (gzipBackend === "auto" && hasPigz())) return pigzStream(l);
+      const backend = backends.gzip ?? "auto";
+      if (backend === "pigz" || (backend === "auto" && hasTool("pigz"))) return toolStream("pigz", ["-n", "-c", `-${l}`, "-p", threads]);
       return createGzip({ level: l, strategy: constants.Z_DEFAULT_STRATEGY });
     }
   }

@@ -32,6 +32,8 @@ export interface ExportOptions {
   readonly sourceDateEpoch?: number;
   /** @default "auto" (pigz when installed) */
   readonly gzipBackend?: "auto" | "pigz" | "zlib";
+  /** @default "auto" (the zstd CLI with -T when installed, else @cloudpss/zstd; the two give different bytes) */
+  readonly zstdBackend?: "auto" | "cli" | "lib";
   readonly signal?: AbortSignal;
 }
 
@@ -205,8 +207,10 @@ export async function exportLayer(source: DiffSource, dest: string | Writable, o
   const pack = tar.pack();
   const diffTap = new DigestTap();
   const blobTap = new DigestTap();
+  // the compressor validates the level: make it before the destination file is opened
+  const compressor = createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
   const out = typeof dest === "string" ? createWriteStream(dest) : dest;
-  const flow = pipeline(pack, diffTap, createCompressor(compression, options.level, options.gzipBackend), blobTap, out,
+  const flow = pipeline(pack, diffTap, compressor, blobTap, out,
     options.signal ? { signal: options.signal } : {});
   const write = writeLayerTar(source, pack, options).then(
     () => pack.finalize(),
