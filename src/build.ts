@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TsbuildError, UsageError } from "./errors.js";
 import type { Digest } from "./util/digest.js";
-import { EMPTY_REF, LocalCacheStore, RefManager, type BuildRef } from "./cache/index.js";
+import { EMPTY_REF, RefManager, type BuildRef } from "./cache/index.js";
+import { SharedCache, type CacheExportSpec, type CacheImportSpec, type SharedCacheStore } from "./cache/remote/index.js";
 import { openContext, type BuildContext } from "./context/index.js";
 import { createSandbox, currentSession } from "./executor/index.js";
 import { buildMetadata, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
@@ -63,6 +64,10 @@ export interface BuildOptions {
   readonly stdout?: NodeJS.WritableStream;
   /** Compare with the previous build of this Dockerfile and context, and say why steps missed the cache. */
   readonly explain?: boolean;
+  /** `--cache-from`: shared caches to import (lazily); unreachable ones are warnings. */
+  readonly cacheFrom?: readonly CacheImportSpec[];
+  /** `--cache-to`: where to export this build's cache. */
+  readonly cacheTo?: readonly CacheExportSpec[];
 }
 
 export interface BuildResult {
@@ -146,21 +151,35 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       namedContexts: (opts.buildContexts ?? []).map((c) => c.name),
     });
 
+    const outputs = opts.outputs ?? defaultOutputs(opts);
+    const shared = await SharedCache.open(opts.cacheFrom ?? [], opts.cacheTo ?? [], { layout, store, refs, registry, cacheMountsDir: deps.cacheMountsDir, progress, signal });
+    let cacheStore: SharedCacheStore = shared.cacheStore();
     let ref: BuildRef = EMPTY_REF;
     let steps: readonly VertexOutcome[] = [];
     let unevaluated: readonly VertexOutcome[] = [];
     let graph: GraphSolverVertex | undefined;
     if (compiled.root) {
       graph = applyNoCache(toSolverGraph(compiled.root), compiled, opts);
-      const solved = await solve(graph, {
-        resolver: createOpResolver(deps, { imageResolver, createFileOp }),
-        cache: createOpCacheStore(new LocalCacheStore(layout, refs)),
-        progress,
-        signal,
-      });
-      steps = solved.vertices;
-      unevaluated = solved.unevaluated;
-      ref = fsResult(solved.result);
+      for (;;) {
+        try {
+          const solved = await solve(graph, {
+            resolver: createOpResolver(deps, { imageResolver, createFileOp }),
+            cache: createOpCacheStore(cacheStore),
+            progress,
+            signal,
+          });
+          steps = solved.vertices;
+          unevaluated = solved.unevaluated;
+          ref = fsResult(solved.result);
+          // Layers found in a shared cache are fetched only when an output needs them locally (a push mounts them).
+          if (outputs.some((o) => o.type !== "image" || o.store)) await refs.ensureBlobs(ref, signal);
+          break;
+        } catch (err) {
+          // A cached layer that does not verify is ignored (warning) and the build solved again: its steps run.
+          if (!shared.shouldRetry(err)) throw err;
+          cacheStore = shared.cacheStore();
+        }
+      }
     }
     const record = makeBuildRecord({
       filename, contextDir, dockerfileText: text, noCache: opts.noCache ?? false, noCacheFilter: opts.noCacheFilter ?? [],
@@ -170,11 +189,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await saveBuildRecord(layout.cache, dockerfilePath, record);
     const explain = opts.explain ? { misses: explainMisses(record, previous), record } : undefined;
 
-    const outputs = opts.outputs ?? defaultOutputs(opts);
-    const exports = await exportOutputs({
+    const cacheState = { steps, results: cacheStore.results, final: ref };
+    const firstImage = outputs.find((o): o is Extract<OutputSpec, { image: unknown }> => "image" in o);
+    const imageConfig = await shared.imageConfig(compiled.image, cacheState, firstImage?.image.compression ?? "gzip");
+    const exporting = exportOutputs({
       outputs,
       ref,
-      image: compiled.image,
+      image: imageConfig,
       tags: opts.tags ?? [],
       ...(opts.labels ? { labels: opts.labels } : {}),
       refs,
@@ -186,6 +207,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       progress,
       signal,
     });
+    // The cache export runs alongside the image export; both reuse the same layer blobs.
+    const [exported, cacheExported] = await Promise.allSettled([exporting, shared.export(cacheState)]);
+    if (exported.status === "rejected") throw exported.reason;
+    if (cacheExported.status === "rejected") throw cacheExported.reason;
+    const exports = exported.value;
     const image = exports.image;
     if (opts.iidfile && image) await writeIidFile(opts.iidfile, image.config.digest);
     if (opts.metadataFile) await writeMetadataFile(opts.metadataFile, buildMetadata(image ? { ...image, names: exports.names } : undefined));

@@ -29,6 +29,8 @@ export interface BuildCliArgs {
   readonly progress: string;
   readonly "build-context"?: string | readonly string[];
   readonly "insecure-registry"?: string | readonly string[];
+  readonly "cache-from"?: string | readonly string[];
+  readonly "cache-to"?: string | readonly string[];
   readonly root?: string;
   readonly debug: boolean;
   readonly quiet: boolean;
@@ -41,6 +43,7 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
   const { parseBuildArgs } = await import("./dockerfile-input.js");
   const { parseSecret, parseBuildContext, parseLabels } = await import("../../build-options.js");
   const { parseOutputSpecs } = await import("../../exporter/index.js");
+  const { parseCacheExportSpec, parseCacheImportSpec } = await import("../../cache/remote/index.js");
   const network = a.network ?? "default";
   if (!["default", "none", "host"].includes(network)) {
     throw new UsageError(`invalid --network ${JSON.stringify(network)}`, { hint: "use default, none or host (rootless builds have no bridge network)" });
@@ -84,6 +87,8 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
     ...(a["metadata-file"] ? { metadataFile: a["metadata-file"] } : {}),
     buildContexts: list(a["build-context"]).map((c) => parseBuildContext(c)),
     ...(a.root ? { root: a.root } : {}),
+    cacheFrom: list(a["cache-from"]).map((s) => parseCacheImportSpec(s)),
+    cacheTo: list(a["cache-to"]).map((s) => parseCacheExportSpec(s)),
     insecureRegistries: [...list(a["insecure-registry"]), ...(env.TSBUILD_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)],
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   };

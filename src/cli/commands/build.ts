@@ -46,6 +46,8 @@ export const command: CommandModule<object, any> = {
       .option("progress", { type: "string", default: "auto", describe: "Progress output: auto, tty, plain, rawjson or quiet" })
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only the image ID" })
       .option("build-context", { type: "string", requiresArg: true, describe: "Additional named context (NAME=DIR); repeatable" })
+      .option("cache-from", { type: "string", requiresArg: true, describe: "External cache source (type=registry,ref=REG/REPO:TAG or type=local,src=DIR); repeatable" })
+      .option("cache-to", { type: "string", requiresArg: true, describe: "Cache export destination (type=registry,ref=…[,mode=max] | type=local,dest=DIR | type=inline); repeatable" })
       .option("insecure-registry", { type: "string", requiresArg: true, describe: "Allow plain HTTP for this registry host; repeatable" }),
   handler: async (args) => {
     const argv = args as unknown as BuildArgs;
