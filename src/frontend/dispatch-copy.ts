@@ -79,8 +79,7 @@ export function dispatchCopy(
   const actions: FileAction[] = [];
   let history = isAdd ? "ADD" : "COPY";
   if (parents) history += " --parents";
-  if (chown) history += ` --chown=${chown}`;
-  if (chmod) history += ` --chmod=${chmod}`;
+  // Docker 20.10's BuildKit leaves --chown/--chmod (and --from) out of the history entry.
   const progress = prefixCommand(d, displayLine(ctx, d, ins.original));
 
   for (const src0 of srcs) {

@@ -16,6 +16,26 @@ export function goQuote(s: string): string {
   return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})/g, (_m, h: string) => (h === "07" ? "\\a" : h === "0b" ? "\\v" : `\\x${h}`));
 }
 const goQuoteList = (a: readonly string[]): string => `[${a.map(goQuote).join(" ")}]`;
+
+const RUNE_ESCAPES: Readonly<Record<number, string>> = { 7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 39: "\\'", 92: "\\\\" };
+
+/** Go's `%q` of an integer: a quoted rune literal (`'\x00'`, `'A'`, `'\n'`), as strconv.QuoteRune writes it. */
+export function goQuoteRune(n: number): string {
+  const r = n < 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) ? 0xfffd : n;
+  const esc = RUNE_ESCAPES[r];
+  if (esc !== undefined) return `'${esc}'`;
+  const c = String.fromCodePoint(r);
+  if (r === 0x20 || (r > 0x20 && /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(c))) return `'${c}'`;
+  const hex = r.toString(16);
+  if (r < 0x80) return `'\\x${hex.padStart(2, "0")}'`;
+  return r < 0x10000 ? `'\\u${hex.padStart(4, "0")}'` : `'\\U${hex.padStart(8, "0")}'`;
+}
+
+/** Go's `%v` of a `map[nat.Port]struct{}`: `map[443/udp:{} 80/tcp:{}]`, keys deduplicated and sorted. */
+export function goPortMap(ports: readonly string[]): string {
+  const keys = [...new Set(ports)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `map[${keys.map((k) => `${k}:{}`).join(" ")}]`;
+}
 const goList = (a: readonly string[]): string => `[${a.join(" ")}]`;
 
 /** Go's time.Duration.String() for nanoseconds. */
@@ -170,7 +190,8 @@ export function dispatchMeta(ctx: DispatchContext, d: DispatchState, ins: Instru
         ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
         ...(h.retries ? { Retries: h.retries } : {}),
       };
-      const text = `{Test:${goList(h.test)} Interval:${goDuration(h.interval)} Timeout:${goDuration(h.timeout)} StartPeriod:${goDuration(h.startPeriod)} StartInterval:${goDuration(h.startInterval)} Retries:${h.retries}}`;
+      // Docker 20.10's BuildKit writes `fmt.Sprintf("HEALTHCHECK %q", *HealthConfig)` (no StartInterval field then).
+      const text = `&{${goQuoteList(h.test)} ${goQuote(goDuration(h.interval))} ${goQuote(goDuration(h.timeout))} ${goQuote(goDuration(h.startPeriod))} ${goQuoteRune(h.retries)}}`;
       return commitToHistory(img, `HEALTHCHECK ${text}`, false);
     }
     case "expose": {
@@ -179,7 +200,7 @@ export function dispatchMeta(ctx: DispatchContext, d: DispatchState, ins: Instru
       const ports = parsePorts(words, lint, ins.source);
       img.exposedPorts ??= {};
       for (const p of ports) img.exposedPorts[p] = {};
-      return commitToHistory(img, `EXPOSE ${goList(ports)}`, false);
+      return commitToHistory(img, `EXPOSE ${goPortMap(ports)}`, false);
     }
     case "user": {
       const user = x(ins.user);
@@ -224,20 +245,18 @@ function dispatchArg(ctx: DispatchContext, d: DispatchState, ins: Extract<Instru
   for (const a of ins.args) {
     checkSecretKey(lint, ins.source, "ARG", a.key);
     const hasValue = Object.hasOwn(ctx.buildArgs, a.key);
-    let value = a.value;
-    if (value === undefined && !hasValue && ctx.globalArgs.has(a.key)) value = ctx.globalArgs.get(a.key);
-    else if (hasValue) value = ctx.buildArgs[a.key];
-    else if (value !== undefined) value = expandFor(ctx, d, lint, ins.source, value);
+    // History shows the declaration as written (default expanded), never a --build-arg or inherited global value.
+    const declared = a.value === undefined ? undefined : expandFor(ctx, d, lint, ins.source, a.value);
+    let value = declared;
+    if (hasValue) value = ctx.buildArgs[a.key];
+    else if (value === undefined && ctx.globalArgs.has(a.key)) value = ctx.globalArgs.get(a.key);
     if (value !== undefined) {
       d.env.delete(a.key);
       d.env.set(a.key, value);
     }
-    // One entry per name, at its first position (what BuildKit's runCommandString prints); keeps RUN O(#names).
-    const entry = value === undefined ? { key: a.key } : { key: a.key, value };
-    const at = d.buildArgs.findIndex((b) => b.key === a.key);
-    if (at >= 0) d.buildArgs[at] = entry;
-    else d.buildArgs.push(entry);
-    if (!isProxyArg(a.key)) commits.push(value === undefined ? a.key : `${a.key}=${value}`);
+    // Every declaration is kept, a redeclared name too: Docker's `RUN |n …` history lists each one.
+    d.buildArgs.push(value === undefined ? { key: a.key } : { key: a.key, value });
+    if (!isProxyArg(a.key)) commits.push(declared === undefined ? a.key : `${a.key}=${declared}`);
   }
   if (commits.length > 0) commitToHistory(d.image, `ARG ${commits.join(" ")}`, false);
 }

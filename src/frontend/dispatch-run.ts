@@ -18,14 +18,17 @@ function summarizeHeredoc(doc: string): string {
   return lines.length > 1 ? `${lines[0]}...` : (lines[0] ?? "");
 }
 
-/** `|2 A=1 B=2 /bin/sh -c make`: declared ARGs prefix the command in history (proxy ARGs left out). */
+/**
+ * `|2 A=1 B=2 /bin/sh -c make`: declared ARGs prefix the command in history, one per declaration, a redeclared name
+ * included (as Docker 20.10's BuildKit prints it; proxy ARGs left out).
+ */
 export function runCommandString(args: readonly string[], d: DispatchState): string {
-  const parts = new Map<string, string>();
+  const parts: string[] = [];
   for (const a of d.buildArgs) {
     if (isProxyArg(a.key)) continue;
-    parts.set(a.key, `${a.key}=${d.env.get(a.key) ?? a.value ?? ""}`);
+    parts.push(`${a.key}=${d.env.get(a.key) ?? a.value ?? ""}`);
   }
-  const prefix = parts.size > 0 ? [`|${parts.size}`, ...parts.values()] : [];
+  const prefix = parts.length > 0 ? [`|${parts.length}`, ...parts] : [];
   return [...prefix, ...args].join(" ");
 }
 
