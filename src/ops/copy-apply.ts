@@ -1,6 +1,6 @@
 /**
  * Writes source matches into the active snapshot with fsutil copy semantics (BuildKit's COPY): destination parents
- * created (mode 0755 or the octal --chmod, owned by --chown), a file onto an existing directory lands inside it,
+ * created (mode 0755, owned by --chown), a file onto an existing directory lands inside it,
  * directories merge, existing non-directories are replaced, symlinks are copied as symlinks, hard links within one
  * copy stay hard links, and mode, owner (unless --chown) and mtime come from the source. Only the top destination
  * path is resolved through image symlinks (rooted); below it nothing is ever followed: every target is lstat'ed and
@@ -66,8 +66,9 @@ export async function mkdirAll(root: string, path: string, mode: number, owner?:
 
 /** fsutil Copy for one match: prepare the destination, then copy the match's tree onto it. */
 export async function copyItem(t: CopyTarget, item: SourceItem, dest: string, copyDirContents: boolean): Promise<void> {
-  const octal = t.chmod !== undefined && /^[0-9]+$/.test(t.chmod.text) ? t.chmod.apply(0, false) : undefined;
-  const dirMode = octal ?? 0o755;
+  // Created parents (and a created destination directory) are 0755 even with --chmod, as in Docker 20.10's BuildKit:
+  // --chmod=0600 on them would leave directories nobody can enter.
+  const dirMode = 0o755;
   // The parent of the destination (or the destination itself when it names a directory: "/app/" or "/app/.").
   const base = posix.basename(dest);
   const ensure = dest.endsWith("/") || base === "." ? dest : posix.dirname(dest);

@@ -63,11 +63,15 @@ export function contextSelector(action: CopyAction): { path: string; wildcard: b
 /** Sources of a copy action from the build context. */
 export async function listFromContext(ctx: BuildContext, action: CopyAction): Promise<SourceItem[]> {
   const selections = await ctx.list(contextSelector(action));
-  const items = selections.map((s) => ({
-    source: s.source,
-    root: fromContext(s.root),
-    descendants: s.descendants.map(fromContext),
-  }));
+  const now = Date.now();
+  const items = selections.map((s) => {
+    const parents = syncedParents(s.descendants);
+    return {
+      source: s.source,
+      root: fromContext(s.root, s.descendants.length > 0 ? now : undefined),
+      descendants: s.descendants.map((e) => fromContext(e, parents.has(e.path) ? now : undefined)),
+    };
+  });
   if (items.length === 0 && isWildcard(action) && !action.allowEmptyWildcard) {
     const why = await ctx.explainMissing(action.srcPath, { wildcard: true, followLinks: action.followSymlinks });
     throw notFound(action.srcPath, why.message);
@@ -76,7 +80,25 @@ export async function listFromContext(ctx: BuildContext, action: CopyAction): Pr
   return items;
 }
 
-function fromContext(e: { path: string; absPath: string; type: SourceType; mode: number; mtimeMs: number; dev: number; ino: number; nlink: number; rdev: number; linkTarget?: string }): SourceEntry {
+/**
+ * Directories that receive at least one entry of the listing. Docker's (20.10, BuildKit v0.8) file sync writes a
+ * directory's mtime before its children, so every context directory with something copied below it reaches the
+ * image with the time of the build; only empty (or fully ignored) directories keep their own mtime.
+ */
+function syncedParents(descendants: readonly { path: string }[]): Set<string> {
+  const parents = new Set<string>();
+  for (const d of descendants) {
+    const cut = d.path.lastIndexOf("/");
+    if (cut > 0) parents.add(d.path.slice(0, cut));
+  }
+  return parents;
+}
+
+function fromContext(
+  e: { path: string; absPath: string; type: SourceType; mode: number; mtimeMs: number; dev: number; ino: number; nlink: number; rdev: number; linkTarget?: string },
+  syncedAt?: number,
+): SourceEntry {
+  const mtimeMs = e.type === "dir" && syncedAt !== undefined ? syncedAt : e.mtimeMs;
   return {
     path: e.path,
     absPath: e.absPath,
@@ -84,8 +106,8 @@ function fromContext(e: { path: string; absPath: string; type: SourceType; mode:
     mode: e.mode & 0o7777,
     uid: 0,
     gid: 0,
-    mtimeMs: e.mtimeMs,
-    atimeMs: e.mtimeMs,
+    mtimeMs,
+    atimeMs: mtimeMs,
     dev: e.dev,
     ino: e.ino,
     nlink: e.nlink,

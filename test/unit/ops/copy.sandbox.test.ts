@@ -74,7 +74,7 @@ describe("COPY (file op copy action)", () => {
     },
     { name: "--chown by name", actions: [copyCtx("/a.txt", "/out/", { chown: { user: "app", group: "staff" } })], under: "/out", want: { ".": "dir 755 1000:50", "a.txt": 'file 644 1000:50 "A"' } },
     { name: "--chown user name only (primary group)", actions: [copyCtx("/a.txt", "/out/", { chown: { user: "app" } })], under: "/out", want: { ".": "dir 755 1000:1000", "a.txt": 'file 644 1000:1000 "A"' } },
-    { name: "--chmod octal (also on created parents)", actions: [copyCtx("/a.txt", "/out/", { chmod: "0700" })], under: "/out", want: { ".": "dir 700 0:0", "a.txt": 'file 700 0:0 "A"' } },
+    { name: "--chmod octal (not on created parents)", actions: [copyCtx("/a.txt", "/out/", { chmod: "0700" })], under: "/out", want: { ".": "dir 755 0:0", "a.txt": 'file 700 0:0 "A"' } },
     { name: "--chmod symbolic", actions: [copyCtx("/a.txt", "/out/", { chmod: "u+x,g-r" })], under: "/out", want: { ".": "dir 755 0:0", "a.txt": 'file 704 0:0 "A"' } },
     {
       // X counts only with "+" (dchapes-mode, as BuildKit): `a=rX` would drop every x bit.
@@ -131,6 +131,22 @@ describe("COPY (file op copy action)", () => {
     const ref = await runFileOp(h, [copyCtx("/a.txt", "/etc/passwd")], { ctx });
     expect(await dumpTree(h, ref, "/etc/passwd")).toEqual({ ".": 'file 644 0:0 "A"' });
     expect((await statIn(h, ref, "/etc/passwd"))!.mtimeMs).toBe(MTIME * 1000);
+  });
+
+  it("gives context directories with copied entries the build time, as Docker's file sync does; empty ones keep theirs", async () => {
+    const dirs = (
+      await makeContext({
+        "m/sub/f": "x",
+        "m/sub": { dir: true, mtime: MTIME },
+        "m/empty": { dir: true, mtime: MTIME },
+        m: { dir: true, mtime: MTIME },
+      })
+    ).ctx;
+    const started = Date.now();
+    const ref = await runFileOp(h, [copyCtx("/m", "/out")], { ctx: dirs });
+    expect((await statIn(h, ref, "/out/sub"))!.mtimeMs).toBeGreaterThanOrEqual(started - 1000);
+    expect((await statIn(h, ref, "/out/empty"))!.mtimeMs).toBe(MTIME * 1000);
+    await dirs.close();
   });
 
   it("keeps hard links within one copy", async () => {
