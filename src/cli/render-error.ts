@@ -33,6 +33,8 @@ export interface RenderErrorOptions {
   readonly logs?: FailureLogs;
   /** Where full logs are, when kept apart from `logs`. */
   readonly logPath?: (digest: string) => string | undefined;
+  /** The build context directory, named when a source is not found in it. */
+  readonly contextDir?: string;
   /** Clock for "running for" durations. @default Date.now */
   readonly now?: () => number;
 }
@@ -104,6 +106,7 @@ function renderStepFailure(err: TsbuildError, v: FailedVertex, opts: RenderError
       ? `process "${exec.command.join(" ")}" did not complete successfully: ${how}`
       : `did not complete successfully: ${how}`;
   }
+  if (opts.contextDir !== undefined && hasCode(err, "TSB_CONTEXT_NOT_FOUND")) message += ` (build context: ${opts.contextDir})`;
   s += `error: ${v.name}: ${message}\n`;
   if (logPath) s += `full log: ${logPath}\n`;
   const hint =
@@ -134,6 +137,16 @@ function failedVertex(err: TsbuildError): FailedVertex | undefined {
   const { digest, name, source } = v as Record<string, unknown>;
   if (typeof digest !== "string" || typeof name !== "string") return undefined;
   return { digest, name, ...(Array.isArray(source) ? { source: source as SourceRange[] } : {}) };
+}
+
+/** Whether the error or one of its causes has this code. */
+function hasCode(err: unknown, code: string): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 8 && typeof e === "object" && e !== null; depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** exitCode/command/signal from the error or the first error of its cause chain that has them. */

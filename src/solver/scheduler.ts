@@ -157,7 +157,8 @@ class Solve<R> {
         this.#progress({ type: "vertex.done", digest: v.digest, time: Date.now() });
         return out;
       } catch (err) {
-        const aborted = this.#abort.signal.aborted && err !== this.#firstError;
+        // Stopped by the abort: the op threw some error of its own, or the abort reason itself (a cancellation).
+        const aborted = this.#abort.signal.aborted && (err !== this.#firstError || err instanceof CancelledError);
         this.#progress({
           type: "vertex.error",
           digest: v.digest,

@@ -192,4 +192,21 @@ describe("solver scheduler", () => {
     await expect(p).rejects.toBeInstanceOf(CancelledError);
     expect(r.running).toBe(0);
   });
+
+  it("reports a step stopped by an external abort as cancelled, even when its op rethrows the abort reason", async () => {
+    const ac = new AbortController();
+    const events: ProgressEvent[] = [];
+    const resolver: OpResolver<string> = {
+      resolve: () => ({
+        heavy: true,
+        cacheMap: async () => ({ opDigest: sha256("op:rethrow"), deps: [] }),
+        exec: (_inputs, ctx) =>
+          new Promise<string>((_res, rej) => ctx.signal.addEventListener("abort", () => rej(ctx.signal.reason), { once: true })),
+      }),
+    };
+    const p = solve(v("rethrow"), { resolver, cache: new FakeCache(), signal: ac.signal, progress: (e) => events.push(e) });
+    setTimeout(() => ac.abort(), 20);
+    await expect(p).rejects.toBeInstanceOf(CancelledError);
+    expect(events.find((e) => e.type === "vertex.error")).toMatchObject({ error: "cancelled" });
+  });
 });
