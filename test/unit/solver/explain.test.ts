@@ -20,7 +20,7 @@ function step(name: string, o: { instruction?: string; line?: number; explain?: 
   };
 }
 
-function record(steps: RecordedStep[], o: Partial<BuildRecord> = {}): BuildRecord {
+function record(steps: readonly RecordedStep[], o: Partial<BuildRecord> = {}): BuildRecord {
   return { v: 1, time: "2024-01-01T00:00:00.000Z", filename: "Dockerfile", contextDir: "/ctx", noCache: false, noCacheFilter: [], buildArgs: {}, argNames: [], steps, ...o };
 }
 
