@@ -75,9 +75,14 @@ static int ensure(const char *path, int isdir) {
       if (dir ? mkdirat(parent, name, 0755) : close(openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644)))
         fail(1, "mount: cannot create mount point %s", rel);
       if (mnt_id(parent) == g_root_mnt) {
+        /* The parent's times before the stub, and its mtime right after: at cleanup the old times come back only
+         * if nothing but the stub changed the directory (the command may have changed it too). */
+        struct stat post;
+        if (fstatat(parent, "", &post, AT_EMPTY_PATH) < 0) fail(1, "mount: stat parent of %s", rel);
         char rec[4200];
-        int k = snprintf(rec, sizeof rec, "%c %lld %ld %lld %ld %s\n", dir ? 'd' : 'f', (long long)pst.st_mtim.tv_sec,
-                         pst.st_mtim.tv_nsec, (long long)pst.st_atim.tv_sec, pst.st_atim.tv_nsec, rel);
+        int k = snprintf(rec, sizeof rec, "%c %lld %ld %lld %ld %lld %ld %s\n", dir ? 'd' : 'f', (long long)pst.st_mtim.tv_sec,
+                         pst.st_mtim.tv_nsec, (long long)pst.st_atim.tv_sec, pst.st_atim.tv_nsec,
+                         (long long)post.st_mtim.tv_sec, post.st_mtim.tv_nsec, rel);
         write_all(g_stubfd, rec, (size_t)k);
       }
       cur = resolve_in_root(g_rootfd, rel, 0);

@@ -88,31 +88,37 @@ static void parse(struct run_spec *s, int argc, char **argv) {
     if (s->mounts[k].dst[0] != '/') fail(0, "spec: mount target %s is not absolute", s->mounts[k].dst);
 }
 
-/* Remove the stubs C reported, newest first, and give their parents back their times. */
+/* Remove the stubs C reported, newest first. A parent gets its old times back only when its mtime is still the one
+ * the stub creation gave it; a parent the command changed as well keeps the command's time (BuildKit keeps it too). */
 static void remove_stubs(int rootfd, char *list) {
   char *lines[4096];
   int n = 0;
   for (char *l = strtok(list, "\n"); l && n < 4096; l = strtok(NULL, "\n")) lines[n++] = l;
   while (n-- > 0) {
     char kind;
-    long long ms, mn, as, an;
+    long long ms, mn, as, an, ps, pn;
     int off = 0;
-    if (sscanf(lines[n], "%c %lld %lld %lld %lld %n", &kind, &ms, &mn, &as, &an, &off) < 5 || off == 0) continue;
+    if (sscanf(lines[n], "%c %lld %lld %lld %lld %lld %lld %n", &kind, &ms, &mn, &as, &an, &ps, &pn, &off) < 7 || off == 0) continue;
     char *path = lines[n] + off;
     char *slash = strrchr(path, '/');
     if (!slash || !slash[1]) continue;
     *slash = '\0';
     int parent = resolve_in_root(rootfd, path[0] ? path : "/", O_DIRECTORY);
     if (parent < 0) continue;
-    struct stat st;
+    struct stat st, pst;
     const char *base = slash + 1;
     int removed = 0;
+    int untouched = fstatat(parent, "", &pst, AT_EMPTY_PATH) == 0 && pst.st_mtim.tv_sec == ps && pst.st_mtim.tv_nsec == pn;
     if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (kind == 'd' && S_ISDIR(st.st_mode)) removed = unlinkat(parent, base, AT_REMOVEDIR) == 0;
       else if (kind == 'f' && S_ISREG(st.st_mode) && st.st_size == 0) removed = unlinkat(parent, base, 0) == 0;
     }
     if (removed) {
       struct timespec ts[2] = {{.tv_sec = as, .tv_nsec = an}, {.tv_sec = ms, .tv_nsec = mn}};
+      if (!untouched) {
+        ts[0] = pst.st_atim;
+        ts[1] = pst.st_mtim;
+      }
       char p[64];
       snprintf(p, sizeof p, "/proc/self/fd/%d", parent);
       utimensat(AT_FDCWD, p, ts, 0);

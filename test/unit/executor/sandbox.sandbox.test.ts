@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -101,5 +101,16 @@ describe("sandbox on busybox", () => {
   it("mounts the rootfs read-only on request", async () => {
     const r = await run(["sh", "-c", "touch /x 2>/dev/null && echo wrote || echo denied"], { readonlyRootfs: true });
     expect(r.stdout).toBe("denied\n");
+  });
+
+  it("gives a stub's parent its times back, unless the command changed that directory too", async () => {
+    const etc = join(root.dir, "etc");
+    utimesSync(etc, 1000, 1000);
+    expect((await run(["true"])).exitCode).toBe(0);
+    expect(statSync(etc).mtimeMs).toBe(1000 * 1000);
+    // Sleep past the clock tick of the stub's creation, so the command's change has a time of its own.
+    expect((await run(["sh", "-c", "sleep 1; echo x > /etc/made-by-run"])).exitCode).toBe(0);
+    expect(statSync(etc).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    rmSync(join(etc, "made-by-run"));
   });
 });
