@@ -5,16 +5,14 @@
 // builder's state under one temp directory, and removes all of it on exit (also on Ctrl-C).
 // Usage: node bench/run.mjs [--runs 3] [--only cold,cached,copy,export,push] [--files 20000] [--big-mb 200]
 //        [--export-mb 1024] [--push-mb 500] [--markdown FILE]
-// Needs root (dockerd, buildah), and `node scripts/bundle.mjs` (run here first). See bench/README.md.
-import { spawnSync } from "node:child_process";
+// Needs root (dockerd, buildah). tsbuild is bundled from the working tree into the temp dir. See bench/README.md.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { buildah, buildkit, tsbuild } from "./lib/builders.mjs";
 import { sections } from "./lib/sections.mjs";
 import { cleanupAll, fmtMb, fmtRatio, fmtS, have, log, machine, onCleanup } from "./lib/util.mjs";
 
-const repo = resolve(import.meta.dirname, "..");
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
@@ -60,9 +58,6 @@ const work = mkdtempSync(join(tmpdir(), "tsb-bench-"));
 onCleanup(() => rmSync(work, { recursive: true, force: true }));
 let code = 0;
 try {
-  log("bench: bundling tsbuild (node scripts/bundle.mjs)");
-  const bundled = spawnSync(process.execPath, [join(repo, "scripts/bundle.mjs")], { cwd: repo, stdio: ["ignore", "ignore", "inherit"] });
-  if (bundled.status !== 0) throw new Error("scripts/bundle.mjs failed");
   const builders = { tsbuild: tsbuild(work), buildkit: buildkit(work), buildah: buildah(work) };
   for (const b of Object.values(builders).filter(Boolean)) {
     log(`bench: setting up ${b.name} (importing the base images)`);

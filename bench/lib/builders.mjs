@@ -3,7 +3,7 @@
 // Every builder keeps its state under the bench's temp directory; base images come from the same rootfs tars
 // (`bases`: [{tar, name}]), imported with each builder's own tool (tsbuild import, docker import, buildah add).
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { have, log, onCleanup, run, stopChild, waitFor } from "./util.mjs";
 
@@ -12,15 +12,18 @@ const repo = resolve(import.meta.dirname, "..", "..");
 /** tsbuild through its CLI bundle (bin/tsbuild.js), with its own root. */
 export function tsbuild(work) {
   const root = join(work, "tsbuild-root");
-  const cli = (args, opts = {}) => run(process.execPath, [join(repo, "bin/tsbuild.js"), ...args, "--root", root], opts);
+  const bin = join(work, "tsbuild", "bin", "tsbuild.js");
+  const cli = (args, opts = {}) => run(process.execPath, [bin, ...args, "--root", root], opts);
   const rssFile = join(work, "tsbuild.rss");
   const sha = run("git", ["rev-parse", "--short", "HEAD"], { cwd: repo, allowFail: true }).stdout.trim();
   return {
     name: "tsbuild",
     root,
+    dist: join(work, "tsbuild", "dist"),
     version: `${JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).version} (${sha}, node ${process.version})`,
     async setup(bases) {
       onCleanup(() => rmSync(root, { recursive: true, force: true }));
+      await bundle(join(work, "tsbuild"));
       for (const b of bases) cli(["import", b.tar, b.name]);
     },
     build({ ctx, tag, noCache = false, output }) {
@@ -33,6 +36,30 @@ export function tsbuild(work) {
     cli,
     async stop() {},
   };
+}
+
+/**
+ * Bundle the working tree into DIR (as scripts/bundle.mjs does into dist/), so that nobody rebuilding dist/ during
+ * the bench changes the code under test; node_modules and native/ are symlinked from the checkout.
+ */
+async function bundle(dir) {
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: { cli: join(repo, "src/cli/main.ts"), index: join(repo, "src/index.ts") },
+    outdir: join(dir, "dist"),
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    chunkNames: "chunks/[name]-[hash]",
+    absWorkingDir: repo,
+    logLevel: "error",
+  });
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  writeFileSync(join(dir, "bin", "tsbuild.js"), 'import { main } from "../dist/cli.js";\nprocess.exitCode = await main(process.argv.slice(2));\n');
+  for (const l of ["node_modules", "native"]) symlinkSync(join(repo, l), join(dir, l));
 }
 
 /** Docker's BuildKit through a private dockerd (Debian docker.io 20.10) started for the bench. */

@@ -19,7 +19,9 @@ if (mode === "zlib") {
   await pipeline(createReadStream(a, { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), new Writable({ write: (chunk, _e, cb) => ((bytes += chunk.length), cb()) }));
   console.log(JSON.stringify({ compressed: bytes }));
 } else {
-  const { createSnapshotter, exportLayer } = await import(join(repo, "dist/index.js"));
+  // run.mjs passes its private bundle; default: the checkout's dist/.
+  const dist = process.env.TSB_BENCH_DIST ?? join(repo, "dist");
+  const { createSnapshotter, exportLayer } = await import(join(dist, "index.js"));
   const s = await createSnapshotter(a, { driver: "copy" });
   try {
     if (mode === "prepare") {

@@ -1,7 +1,7 @@
 // The benchmark sections. Each gets {work, runs, builders: {tsbuild, buildkit?, buildah?}, opts} and returns
 // table rows {section, case, tsbuild, buildkit, buildah (ms, medians), rss (MB, tsbuild peak), target, pass}.
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { bigFile, dockerfileContext, manyFiles, referenceContext } from "./fixtures.mjs";
 import { log, max, median, run, startRegistry } from "./util.mjs";
 
@@ -94,7 +94,8 @@ export function exportLayer({ work, runs, builders, opts }) {
   // Only big.bin goes into the snapshot: a hard link, not a copy.
   run("ln", [src, join(layerDir, "big.bin")]);
   const snapRoot = join(work, "export-snap");
-  const child = (args, rss = true) => run(process.execPath, [join(here, "export-layer.mjs"), ...args], rss ? { rssFile: join(work, "export.rss") } : {});
+  const env = { TSB_BENCH_DIST: builders.tsbuild.dist };
+  const child = (args, rss = true) => run(process.execPath, [join(here, "export-layer.mjs"), ...args], { env, ...(rss ? { rssFile: join(work, "export.rss") } : {}) });
   log(`export of a ${opts.exportMb} MB layer`);
   child(["prepare", snapRoot, layerDir], false);
   for (const b of [builders.buildkit, builders.buildah].filter(Boolean)) b.build({ ctx, tag: "bench-export" });
@@ -154,5 +155,3 @@ export async function push({ work, runs, builders, opts }) {
 }
 
 export const sections = { cold, cached, copy, export: exportLayer, push };
-export const repoDir = resolve(here, "..", "..");
-export const sizeOf = (p) => statSync(p).size;

@@ -2,7 +2,6 @@
  * cli: the only code that touches argv, stdout/stderr, TTYs and exit codes. Exit codes: 0 ok, 1 build or user
  * error, 2 usage error. Stack traces only with --debug.
  */
-import yargs from "yargs";
 import { commands } from "./commands/index.js";
 import { renderError } from "./render-error.js";
 
@@ -12,8 +11,14 @@ const EXIT_USAGE = 2;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes("--debug");
+  try {
+    const early = await enterSessionEarly(argv);
+    if (early !== undefined) return early;
+  } catch (err) {
+    return await renderError(err, { debug, stderr: process.stderr });
+  }
   let usageFailure: string | undefined;
-  const modules = await Promise.all(commands.map((load) => load()));
+  const [{ default: yargs }, modules] = await Promise.all([import("yargs"), Promise.all(commands.map((load) => load()))]);
   let y = yargs([...argv])
     .scriptName("tsbuild")
     .strict()
@@ -47,6 +52,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`tsbuild: ${msg}\nRun 'tsbuild --help' for usage.\n`);
     return EXIT_USAGE;
   }
+}
+
+/**
+ * `tsbuild build` runs as session root, so its first process only re-executes itself in the session: doing that
+ * before loading yargs and the command table saves a full CLI start-up on every build (the session copy parses
+ * the flags and reports usage errors itself, with the same exit codes). Returns the exit code when it re-executed.
+ */
+async function enterSessionEarly(argv: readonly string[]): Promise<number | undefined> {
+  if (argv[0] !== "build" || process.env.TSBUILD_SESSION === "1") return undefined;
+  if (argv.some((a) => a === "--help" || a === "-h" || a.startsWith("--check"))) return undefined;
+  const { ensureSession } = await import("../executor/index.js");
+  const outcome = await ensureSession(process.argv.slice(1));
+  return outcome.inside ? undefined : outcome.exitCode;
 }
 
 export { EXIT_FAIL, EXIT_OK, EXIT_USAGE };
