@@ -248,7 +248,8 @@ function defaultOutputs(opts: BuildOptions): OutputSpec[] {
     names: [],
     push: opts.push ?? false,
     store: true,
-    image: { compression: "gzip", force: false, rewriteTimestamp: false, manifestAnnotations: {}, descriptorAnnotations: {} },
+    // With an epoch the default image is reproducible: built layers' file times are clamped (base layers never).
+    image: { compression: "gzip", force: false, rewriteTimestamp: opts.sourceDateEpoch !== undefined, manifestAnnotations: {}, descriptorAnnotations: {} },
   }];
 }
 

@@ -61,12 +61,9 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
     throw new UsageError("--push needs an image name", { hint: "give -t REGISTRY/NAME:TAG" });
   }
   if (a.push && outputs) outputs = outputs.map((o) => (o.type === "image" ? { ...o, push: true } : o));
-  const sde = env.SOURCE_DATE_EPOCH;
-  let sourceDateEpoch: number | undefined;
-  if (sde !== undefined && sde !== "") {
-    if (!/^\d+$/.test(sde)) throw new UsageError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(sde)}`, { hint: "set it to a Unix time in seconds" });
-    sourceDateEpoch = Number(sde);
-  }
+  const { sourceDateEpochFor, clampImageOutputs } = await import("./source-date-epoch.js");
+  const sourceDateEpoch = sourceDateEpochFor(a.context, env);
+  outputs = clampImageOutputs(outputs, list(a.output), sourceDateEpoch);
   return {
     contextDir: a.context,
     ...(a.file !== undefined ? { dockerfile: a.file, dockerfileName: a.file } : {}),
