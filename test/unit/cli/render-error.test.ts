@@ -111,3 +111,17 @@ describe("renderError: other errors", () => {
     expect(b.text()).toBe("error: x is undefined\nhint: this is an internal error of tsbuild; rerun with --debug for a stack trace and report it\n");
   });
 });
+
+describe("renderError: a source missing from the build context", () => {
+  it("names the build context directory when the cause is a context not-found error", async () => {
+    const { ContextNotFoundError } = await import("../../../src/context/index.js");
+    const copy = { ...vertex, name: "[2/4] COPY app.txt /app" };
+    const { stderr, text } = sink();
+    const code = await renderError(new VertexError(copy, new ContextNotFoundError("app.txt", "does not exist")), { debug: false, stderr, contextDir: "/work/ctx" });
+    expect(code).toBe(1);
+    expect(text()).toContain('error: [2/4] COPY app.txt /app: "app.txt": does not exist (build context: /work/ctx)\n');
+    const other = sink();
+    await renderError(new VertexError(copy, new TsbuildError("TSB_OTHER", "something else")), { debug: false, stderr: other.stderr, contextDir: "/work/ctx" });
+    expect(other.text()).not.toContain("build context:");
+  });
+});
