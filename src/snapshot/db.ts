@@ -107,6 +107,7 @@ export class SnapshotDb {
   load(): Promise<void> {
     this.#loaded ??= (async () => {
       await Promise.all(["tmp", "trash"].map((d) => mkdir(join(this.dir, d), { recursive: true })));
+      if (!this.#mayHaveGarbage()) return; // the common case: no lock, no helper process
       const trash = await this.#lock.run(() => this.#reap());
       await Promise.all(trash.map((p) => rm(p, { recursive: true, force: true })));
     })();
@@ -226,6 +227,15 @@ export class SnapshotDb {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
     return dest;
+  }
+
+  /** A lock-free look for anything #reap() would act on (false positives, e.g. a snapshot being created, are fine). */
+  #mayHaveGarbage(): boolean {
+    const view = this.read();
+    if (this.#raw?.length === 0 && readdirSync(this.dir).some((n) => /^\d+$/.test(n))) return true;
+    if (view.all().some((r) => r.owner && !isOwnerAlive(r.owner))) return true;
+    if (readdirSync(this.dir).some((n) => (/^\d+$/.test(n) && !view.hasId(Number(n))) || n.endsWith(".tmp"))) return true;
+    return ["tmp", "trash"].some((sub) => readdirSync(join(this.dir, sub)).length > 0);
   }
 
   /** Under the lock: drop dead owners' snapshots, collect orphans. Returns trash paths to delete after the lock. */

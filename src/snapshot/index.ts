@@ -1,8 +1,8 @@
 /**
- * snapshot: copy-on-write filesystem snapshots (overlayfs, or a copy fallback) and OCI layers (diff → tar, tar → dir).
- * Never touches the content store, registries or the build graph; takes directories and streams as arguments.
- * xattrs, mknod and mount go through Debian tools (attr, coreutils, mount) in batches — one getfattr per layer export,
- * one setfattr per layer apply — instead of a native addon: no compile step, no install scripts, one spawn per layer.
+ * snapshot: copy-on-write filesystem snapshots (overlayfs, or a copy fallback) and OCI layers (diff → tar, tar → dir);
+ * any number of tsbuild processes may share one root (db.ts: one flock'ed db, dead owners reaped). Never touches the
+ * content store, registries or the build graph. xattrs, mknod, mount, flock and zstd go through Debian tools (attr,
+ * coreutils, mount, perl-base, zstd) in batches — no native addon, no install scripts, one spawn per layer or process.
  */
 export type {
   ApplyTarget, Compression, DiffEntry, DiffSource, LayerDescriptor, SnapshotInfo, SnapshotKind, Snapshotter, SnapshotterReport,

@@ -61,7 +61,11 @@ export interface DiffSource {
   readonly xattrs: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
 }
 
-/** Copy-on-write filesystem snapshots. Keys are caller-chosen strings, unique per snapshotter root. */
+/**
+ * Copy-on-write filesystem snapshots. Keys are caller-chosen strings, unique per snapshotter root. Several
+ * instances and processes may use one root at once; active snapshots and views belong to the process that made
+ * them and are deleted once it is gone. Mounts belong to the calling process's mount namespace.
+ */
 export interface Snapshotter {
   /** Which driver is in use and why. */
   readonly report: SnapshotterReport;
@@ -76,7 +80,11 @@ export interface Snapshotter {
   mount(key: string): Promise<string>;
   /** Undo mount(); a no-op when not mounted. */
   unmount(key: string): Promise<void>;
-  /** Freeze an active snapshot under `name` (default: the same key). Unmounts it first. */
+  /**
+   * Freeze an active snapshot under `name` (default: the same key). Unmounts it first. When `name` exists, fails
+   * with `TSB_SNAPSHOT_EXISTS` and leaves the active snapshot as it was (remove it): of several processes
+   * committing the same name exactly one wins, so callers can dedupe work (e.g. layer unpacks) on it.
+   */
   commit(key: string, name?: string): Promise<SnapshotInfo>;
   /** Delete a snapshot that no other snapshot uses as parent. */
   remove(key: string): Promise<void>;
