@@ -232,3 +232,18 @@ EOF
     expect(s.root!.vertex.options.name).toContain("ONBUILD RUN echo t");
   });
 });
+
+describe("named contexts", () => {
+  it("COPY --from=NAME reads the --build-context NAME when no stage has that name", async () => {
+    const r = await compile("FROM busybox\nCOPY --from=extra a.txt /a.txt\n", { namedContexts: ["extra"] });
+    const copy = r.root!.vertex;
+    expect((copy.op as FileOp).kind).toBe("file");
+    const sources = copy.inputs.map((e) => e.vertex.op).filter((op) => op.kind === "source");
+    expect(sources).toEqual(expect.arrayContaining([{ kind: "source", source: { type: "local", name: "extra" } }]));
+    // A stage of the same name wins; without the context the name is an image.
+    const staged = await compile("FROM busybox AS extra\nRUN true\nFROM busybox\nCOPY --from=extra a.txt /a.txt\n", { namedContexts: ["extra"] });
+    expect(staged.root!.vertex.inputs.some((e) => e.vertex.op.kind === "exec")).toBe(true);
+    const image = await compile("FROM busybox\nCOPY --from=extra a.txt /a.txt\n");
+    expect(image.root!.vertex.inputs.some((e) => e.vertex.op.kind === "source" && (e.vertex.op as { source: { type: string } }).source.type === "image")).toBe(true);
+  });
+});
