@@ -7,3 +7,5 @@ export { EMPTY_REF, type ActiveRef, type BlobFetcher, type BuildRef, type Export
 export { RefManager, chainIds, mediaTypeCompression, type ExportLayerOptions, type RefManagerOptions } from "./refs.js";
 export { LocalCacheStore } from "./records.js";
 export { checkCache, type CacheCheckOptions, type CacheCheckReport, type CacheFinding } from "./check.js";
+export { CacheGc, pruneBuildCache, type CacheGcOptions, type CachePrunePolicy, type CachePruneReport, type CacheUsage, type PruneBuildCacheOptions, type SnapshotUsage } from "./gc.js";
+export { BuildLease, LeasedRefManager, BUILD_LEASE_LABEL, isLeaseOwnerAlive, liveBuildLeases, reapDeadLeases } from "./gc-lease.js";

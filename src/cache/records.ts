@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, type Digest } from "../util/digest.js";
 import { writeFileAtomic, type RootLayout } from "../store/index.js";
@@ -41,6 +41,9 @@ export class LocalCacheStore implements CacheStore<BuildRef> {
       await rm(path, { force: true });
       return undefined;
     }
+    // Last use for `prune --keep-storage` (least recently used records go first): the file's mtime.
+    const now = new Date();
+    await utimes(path, now, now).catch(() => {});
     return rec.ref;
   }
 

@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import type { Digest } from "../../util/digest.js";
 
 /** Parse sizes like 512MB, 10GB, 1.5g, 1024 (bytes). */
 export function parseSize(s: string): number {
@@ -10,24 +11,90 @@ export function parseSize(s: string): number {
   return Math.round(Number(m[1]) * (unit.endsWith("i") ? 1024 : 1000) ** pow);
 }
 
+/** Parse Go-style durations (`24h`, `1h30m`, `90s`, `500ms`) into milliseconds; NaN when invalid. */
+export function parseDuration(s: string): number {
+  const unit: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    end = re.lastIndex;
+  }
+  return s.length > 0 && end === s.length ? total : NaN;
+}
+
+/**
+ * Open what `prune` and `du` work on, inside tsbuild's session (snapshot files belong to mapped ids): the image
+ * store, the snapshotter and the build-cache GC. Returns undefined when the command ran in a re-executed child.
+ */
+export async function openGc(argv: { readonly [k: string]: unknown }) {
+  const { ensureSession } = await import("../../executor/index.js");
+  const outcome = await ensureSession(process.argv.slice(1));
+  if (!outcome.inside) {
+    process.exitCode = outcome.exitCode;
+    return undefined;
+  }
+  const { openLocal, formatSize, table } = await import("./images.js");
+  const [{ images, api }, cache, snapshot] = await Promise.all([openLocal(argv), import("../../cache/index.js"), import("../../snapshot/index.js")]);
+  const layout = images.store.layout;
+  const snapshotter = await snapshot.createSnapshotter(layout.snapshots);
+  const imageDiffIds = async (): Promise<Digest[][]> => {
+    const out: Digest[][] = [];
+    for (const r of await images.listImages()) {
+      const resolved = await api.resolveImage(images.store, r.target).catch(() => undefined);
+      if (resolved) out.push([...(resolved.config.rootfs?.diff_ids ?? [])] as Digest[]);
+    }
+    return out;
+  };
+  const gc = new cache.CacheGc({ layout, store: images.store, snapshotter, imageDiffIds });
+  return { api, cache, images, snapshotter, gc, formatSize, table };
+}
+
+const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
 export const command: CommandModule<object, any> = {
   command: "prune",
-  describe: "Remove content not used by any image, live lease or build-cache record",
+  describe: "Remove build cache and content not used by any image, running build or kept cache record",
   builder: (y) =>
     y
-      .option("all", { alias: "a", type: "boolean", default: false, describe: "Also drop the build cache and recently written unreferenced content" })
-      .option("keep-storage", { type: "string", describe: "Keep up to this much data (e.g. 10GB)" })
+      .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove all build cache (records, snapshots, cache mounts) not used by an image or a running build" })
+      .option("keep-storage", { type: "string", describe: "Remove least recently used build cache until it takes at most this much (e.g. 10GB)" })
+      .option("filter", { type: "string", describe: "until=DURATION: remove build cache not used for this long (e.g. 24h)" })
+      .option("cache-mounts", { type: "boolean", default: false, describe: "Also remove the RUN --mount=type=cache directories" })
       .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not prompt for confirmation" }),
   handler: async (argv) => {
-    const { openLocal, formatSize } = await import("./images.js");
-    const { images, api } = await openLocal(argv);
+    const { UsageError } = await import("../../errors.js");
     let keep: number | undefined;
     if (argv["keep-storage"] !== undefined) {
       keep = parseSize(argv["keep-storage"]);
-      if (!Number.isFinite(keep)) throw new api.UsageError(`invalid --keep-storage ${JSON.stringify(argv["keep-storage"])}`, { hint: "use a size like 512MB or 10GB" });
+      if (!Number.isFinite(keep)) throw new UsageError(`invalid --keep-storage ${JSON.stringify(argv["keep-storage"])}`, { hint: "use a size like 512MB or 10GB" });
     }
-    const report = await api.prune(images.store, { all: argv.all, keepStorage: keep, providers: [images.rootProvider()] });
-    for (const b of report.removed) process.stdout.write(`Deleted: ${b.digest}\n`);
-    process.stdout.write(`Total reclaimed space: ${formatSize(report.reclaimedBytes)}\n`);
+    let unusedForMs: number | undefined;
+    for (const f of list(argv.filter)) {
+      const m = /^until=(.*)$/.exec(f);
+      unusedForMs = m ? parseDuration(m[1]!) : NaN;
+      if (!Number.isFinite(unusedForMs)) throw new UsageError(`invalid --filter ${JSON.stringify(f)}`, { hint: "use until=DURATION, e.g. until=24h" });
+    }
+    const o = await openGc(argv);
+    if (!o) return;
+    try {
+      const { blobs, cache } = await o.cache.pruneBuildCache(o.images.store, {
+        gc: o.gc,
+        all: argv.all,
+        keepStorage: keep,
+        unusedForMs,
+        cacheMounts: argv["cache-mounts"],
+        providers: [o.images.rootProvider()],
+      });
+      const out = process.stdout;
+      for (const s of cache.snapshots) out.write(`Deleted snapshot: ${s}\n`);
+      for (const b of blobs.removed) out.write(`Deleted: ${b.digest}\n`);
+      for (const m of cache.cacheMounts) out.write(`Deleted cache mount: ${m}\n`);
+      out.write(`Deleted build cache records: ${cache.records.length}\n`);
+      out.write(`Total reclaimed space: ${o.formatSize(blobs.reclaimedBytes + cache.reclaimedBytes)}\n`);
+    } finally {
+      await o.snapshotter.close();
+    }
   },
 };
