@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TsbuildError, UsageError } from "./errors.js";
 import type { Digest } from "./util/digest.js";
-import { EMPTY_REF, RefManager, type BuildRef } from "./cache/index.js";
+import { BuildLease, EMPTY_REF, LeasedRefManager, type BuildRef } from "./cache/index.js";
 import { SharedCache, type CacheExportSpec, type CacheImportSpec, type SharedCacheStore } from "./cache/remote/index.js";
 import { openContext, type BuildContext } from "./context/index.js";
 import { createSandbox, currentSession } from "./executor/index.js";
@@ -106,7 +106,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const store = await openContentStore(root);
   const images = await openImageStore(root);
   const snapshotter = await createSnapshotter(layout.snapshots);
-  const refs = new RefManager({ snapshotter, store, layout });
+  // Everything this build uses or makes is leased until it ends, so a concurrent `tsbuild prune` keeps it.
+  const lease = await BuildLease.start(layout);
+  const refs = new LeasedRefManager({ snapshotter, store, layout }, lease);
   const registry = openRegistry({ root, insecureRegistries: opts.insecureRegistries ?? [] });
   const opened: BuildContext[] = [];
   try {
@@ -164,7 +166,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         try {
           const solved = await solve(graph, {
             resolver: createOpResolver(deps, { imageResolver, createFileOp }),
-            cache: createOpCacheStore(cacheStore),
+            cache: createOpCacheStore(lease.guard(cacheStore)),
             progress,
             signal,
           });
@@ -228,6 +230,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await Promise.allSettled(opened.map((c) => c.close()));
     await registry.close().catch(() => {});
     await snapshotter.close().catch(() => {});
+    await lease.release().catch(() => {});
   }
 }
 
