@@ -5,7 +5,7 @@
 // string-width gets a fast path for single-width text: its module body builds Unicode-property regexes and an Intl.Segmenter
 // (~20 ms) that help text never needs. The real string-width is bundled behind that path and initialized on the
 // first non-ASCII string, so widths are unchanged. Other dependencies stay external.
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -79,10 +79,7 @@ const yargsShimPaths = {
   },
 };
 
-// Chunk names carry a content hash: drop the previous build's chunks so stale ones do not pile up.
-rmSync(resolve(root, "dist/chunks"), { recursive: true, force: true });
-
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { cli: "src/cli/main.ts", index: "src/index.ts" },
   outdir: "dist",
@@ -96,4 +93,24 @@ await build({
   sourcemap: true,
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
+  write: false,
 });
+
+// Write atomically (tmp + rename), chunks before the entry points that import them, so a tsbuild process started
+// from the previous bundle (a test running in parallel, a build in another terminal) never sees a half-written or
+// missing file. Chunk names carry a content hash: stale chunks are removed only once they are an hour old.
+const written = new Set();
+const files = [...result.outputFiles].sort((a, b) => Number(!a.path.includes("/chunks/")) - Number(!b.path.includes("/chunks/")));
+for (const f of files) {
+  mkdirSync(dirname(f.path), { recursive: true });
+  const tmp = `${f.path}.${process.pid}.tmp`;
+  writeFileSync(tmp, f.contents);
+  renameSync(tmp, f.path);
+  written.add(f.path);
+}
+const chunksDir = resolve(root, "dist/chunks");
+const hourAgo = Date.now() - 3600_000;
+for (const name of existsSync(chunksDir) ? readdirSync(chunksDir) : []) {
+  const path = resolve(chunksDir, name);
+  if (!written.has(path) && statSync(path).mtimeMs < hourAgo) rmSync(path, { force: true });
+}
