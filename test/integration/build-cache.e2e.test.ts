@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { E2eWorld, fixture, ok, rawEvents, runBundle, stepOutcomes, tool, unpack, type CliResult } from "../helpers/e2e.js";
+import { E2eWorld, fixture, ok, rawEvents, runBundle, skopeoConfig, stepOutcomes, tool, unpack, type CliResult } from "../helpers/e2e.js";
 
 describe("tsbuild build: cache, local images, ONBUILD, --pull", () => {
   let world: E2eWorld;
@@ -47,6 +47,17 @@ describe("tsbuild build: cache, local images, ONBUILD, --pull", () => {
     expect(started.every((n) => n === "[internal] load build context" || /^export|^\[internal\]|exporting/.test(n ?? ""))).toBe(true);
     expect(iidOf(second)).toBe(iidOf(first));
     expect(iidOf(first)).toMatch(/^sha256:/);
+  });
+
+  it("SOURCE_DATE_EPOCH still sets the config and history times of a cached build", async () => {
+    const dir = join(ctx, "..", "epoch");
+    ok(await world.run(["build", "--progress=plain", "--build-arg", `BASE=${base}`, "-o", `type=oci,dest=${dir},tar=false,name=e2e/epoch:1`, ctx],
+      { env: { SOURCE_DATE_EPOCH: "1700000000" } }));
+    const { config } = skopeoConfig(`oci:${dir}:1`);
+    expect(config.created).toBe("2023-11-14T22:13:20Z");
+    const built = (config.history as { created: string; created_by?: string }[]).filter((h) => h.created_by?.includes("# buildkit"));
+    expect(built.length).toBeGreaterThan(0);
+    for (const h of built) expect(h.created).toBe("2023-11-14T22:13:20Z");
   });
 
   it("changing a context file reruns only the steps from the COPY that reads it", async () => {
