@@ -93,6 +93,9 @@ interface OpenDir {
   readonly full: boolean;
 }
 
+/** Entry writes in flight at once within one directory. */
+const IN_FLIGHT = 32;
+
 /** Copies one match's entries, parents before children; directory metadata is applied once their children are in. */
 class TreeWriter {
   readonly #t: CopyTarget;
@@ -106,12 +109,34 @@ class TreeWriter {
 
   async write(item: SourceItem, dst: string): Promise<void> {
     await this.#entry(item.root, dst, false);
+    // Files and symlinks of one directory are written IN_FLIGHT at a time: each takes ~5 syscalls through the
+    // libuv pool, and one at a time leaves it idle (a 20,000-file COPY went 2–3× faster). Directories, hard
+    // links and special files wait for everything before them, so parents exist first and directory metadata
+    // is applied after all children are in.
+    const pending: Promise<void>[] = [];
+    const drain = async (): Promise<void> => {
+      if (pending.length > 0) await Promise.all(pending.splice(0));
+    };
     let n = 0;
-    for (const e of item.descendants) {
-      if (++n % 256 === 0) this.#t.signal?.throwIfAborted();
-      const target = join(dst, e.path);
-      await this.#closeUntilParentOf(target);
-      await this.#entry(e, target, true);
+    try {
+      for (const e of item.descendants) {
+        if (++n % 256 === 0) this.#t.signal?.throwIfAborted();
+        const target = join(dst, e.path);
+        const top = this.#open[this.#open.length - 1];
+        if (top !== undefined && !target.startsWith(`${top.path}/`)) await drain();
+        await this.#closeUntilParentOf(target);
+        if ((e.type === "file" && e.nlink <= 1) || e.type === "symlink") {
+          pending.push(this.#entry(e, target, true));
+          if (pending.length >= IN_FLIGHT) await drain();
+        } else {
+          await drain();
+          await this.#entry(e, target, true);
+        }
+      }
+      await drain();
+    } finally {
+      // On failure, let the writes still in flight settle before the caller cleans up.
+      await Promise.allSettled(pending);
     }
     await this.#closeUntilParentOf(undefined);
   }
