@@ -8,6 +8,7 @@ import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { mustRun, readXattrs } from "./native.js";
 
+/** Lookups, copy-ups and xattr reads in the read-only view below an overlay upperdir (see the file comment). */
 export class LowerTree {
   readonly #root: string | undefined;
   readonly #cache = new Map<string, Promise<Stats | undefined>>();

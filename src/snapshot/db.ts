@@ -17,6 +17,7 @@ import { currentOwner, FileLock, isOwnerAlive, ownerTag, parseOwnerTag, type Own
 import { runTool } from "./native.js";
 import type { SnapshotInfo, SnapshotKind } from "./types.js";
 
+/** One snapshot as stored in db.json. */
 export interface SnapshotRecord {
   readonly id: number;
   readonly key: string;
@@ -87,6 +88,7 @@ export class DbView {
 const EMPTY: DbFile = { version: 1, nextId: 1, records: [] };
 let tmpCounter = 0;
 
+/** The records of one root, read fresh for every decision and changed only under the root's lock. */
 export class SnapshotDb {
   readonly root: string;
   readonly dir: string;

@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { Writable } from "node:stream";
+import { Transform, type TransformCallback, type Writable } from "node:stream";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
 
@@ -199,6 +199,38 @@ function wrapRead(path: string, err: Error): LayerError {
 }
 
 /**
+ * Joins tar-stream's small pieces (a 512-byte header, then data and padding, for every entry) into chunks of at
+ * least LIMIT bytes before they reach the hash and the compressor: a layer of 20,000 small files otherwise costs
+ * 60,000 pipe writes to pigz/zstd, which took longer than compressing it.
+ */
+class Coalescer extends Transform {
+  static readonly LIMIT = 256 * 1024;
+  #parts: Buffer[] = [];
+  #size = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (chunk.length >= Coalescer.LIMIT) {
+      this.#emit();
+      cb(null, chunk);
+      return;
+    }
+    this.#parts.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size >= Coalescer.LIMIT) this.#emit();
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    this.#emit();
+    cb();
+  }
+  #emit(): void {
+    if (this.#size === 0) return;
+    this.push(this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts, this.#size));
+    this.#parts = [];
+    this.#size = 0;
+  }
+}
+
+/**
  * Write `source` as a layer blob to `dest` (a path, created/truncated, or a writable stream that is ended) and
  * return its descriptor: diffId, digest and size come from the same single pass.
  */
@@ -210,7 +242,7 @@ export async function exportLayer(source: DiffSource, dest: string | Writable, o
   // the compressor validates the level: make it before the destination file is opened
   const compressor = createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
   const out = typeof dest === "string" ? createWriteStream(dest) : dest;
-  const flow = pipeline(pack, diffTap, compressor, blobTap, out,
+  const flow = pipeline(pack, new Coalescer(), diffTap, compressor, blobTap, out,
     options.signal ? { signal: options.signal } : {});
   const write = writeLayerTar(source, pack, options).then(
     () => pack.finalize(),
