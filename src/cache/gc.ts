@@ -89,8 +89,6 @@ interface Plan {
 }
 
 const DEFAULT_GRACE_MS = 600_000;
-/** Clock slack between processes when comparing a snapshot's creation time with a lease's start. */
-const CLOCK_SLACK_MS = 5_000;
 
 /** GC of one root's build cache. */
 export class CacheGc {
@@ -200,7 +198,7 @@ export class CacheGc {
     const byKey = new Map(snaps.map((s) => [s.key, s]));
     const records = await this.#records();
     const builds = await liveBuildLeases(this.#o.layout);
-    const buildsSince = builds.length ? Math.min(...builds.map((b) => b.started)) - CLOCK_SLACK_MS : Infinity;
+    const buildsSince = builds.length ? Math.min(...builds.map((b) => b.started)) : Infinity;
 
     // Fixed reasons to keep a snapshot, whatever happens to the records.
     const fixed = new Map<string, string>();
@@ -208,11 +206,13 @@ export class CacheGc {
       for (const id of chainIds(ids)) fixed.set(`chain-${digestHex(id)}`, "image");
     }
     for (const k of leasedSnapshots) fixed.set(k, "lease");
+    // The grace period is for snapshots a producer made and has not recorded yet; recorded ones follow their records.
+    const recorded = new Set(records.flatMap((r) => (r.ref?.layers ?? []).map((l) => l.snapshot)));
     for (const s of snaps) {
       const created = Date.parse(s.created);
       if (s.kind !== "committed") fixed.set(s.key, "in-use");
       else if (created >= buildsSince) fixed.set(s.key, "lease");
-      else if (grace > 0 && now - created < grace && !fixed.has(s.key)) fixed.set(s.key, "recent");
+      else if (grace > 0 && now - created < grace && !fixed.has(s.key) && !recorded.has(s.key)) fixed.set(s.key, "recent");
     }
 
     const usable = (r: RecordEntry): boolean => r.ref !== undefined && r.ref.layers.every((l) => byKey.get(l.snapshot)?.kind === "committed" || l.blob !== undefined);
