@@ -100,8 +100,8 @@ describe("hostile build contexts", () => {
   it("ADD of a tar-slip archive stays inside the image", async () => {
     const pack = tar.pack();
     const chunks: Buffer[] = [];
-    pack.on("data", (c: Buffer) => chunks.push(c));
-    const done = new Promise((r) => pack.on("end", r));
+    pack.on("data", (c: unknown) => void chunks.push(c as Buffer));
+    const done = new Promise<void>((r) => pack.on("end", () => r()));
     pack.entry({ name: "../../escape1.txt" }, "x");
     pack.entry({ name: `${sentinel}/abs-escape.txt` }, "x");
     pack.entry({ name: "ok/../../../escape2.txt" }, "x");
