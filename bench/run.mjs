@@ -85,11 +85,11 @@ function table(rows, { m, versions, started }) {
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGb} GB RAM; ${started.toISOString().slice(0, 10)}; load before ${m.load}, after ${machine().load}; ${runs} runs, medians.`,
     `Versions: ${versions}.`,
     "",
-    "| section | case | tsbuild | BuildKit | Buildah | tsbuild/BuildKit | tsbuild/Buildah | tsbuild peak RSS | target | met |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| section | case | tsbuild | BuildKit | Buildah | tsbuild/BuildKit | tsbuild/Buildah | tsbuild CPU | tsbuild peak RSS | target | met |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    lines.push(`| ${r.section} | ${r.case} | ${fmtS(r.tsbuild)} | ${fmtS(r.buildkit)} | ${fmtS(r.buildah)} | ${fmtRatio(r.tsbuild, r.buildkit)} | ${fmtRatio(r.tsbuild, r.buildah)} | ${fmtMb(r.rss)} | ${r.target} | ${r.pass ? "yes" : "**no**"} |`);
+    lines.push(`| ${r.section} | ${r.case} | ${fmtS(r.tsbuild)} | ${fmtS(r.buildkit)} | ${fmtS(r.buildah)} | ${fmtRatio(r.tsbuild, r.buildkit)} | ${fmtRatio(r.tsbuild, r.buildah)} | ${fmtS(r.cpu)} | ${fmtMb(r.rss)} | ${r.target} | ${r.pass ? "yes" : "**no**"} |`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -3,7 +3,7 @@
 // Every builder keeps its state under the bench's temp directory; base images come from the same rootfs tars
 // (`bases`: [{tar, name}]), imported with each builder's own tool (tsbuild import, docker import, buildah add).
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { have, log, onCleanup, run, stopChild, waitFor } from "./util.mjs";
 
@@ -39,27 +39,16 @@ export function tsbuild(work) {
 }
 
 /**
- * Bundle the working tree into DIR (as scripts/bundle.mjs does into dist/), so that nobody rebuilding dist/ during
- * the bench changes the code under test; node_modules and native/ are symlinked from the checkout.
+ * Bundle the working tree (scripts/bundle.mjs) and copy dist/ into DIR, so that nobody rebuilding dist/ during the
+ * bench changes the code under test; node_modules and native/ are symlinked from the checkout.
  */
 async function bundle(dir) {
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: { cli: join(repo, "src/cli/main.ts"), index: join(repo, "src/index.ts") },
-    outdir: join(dir, "dist"),
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    chunkNames: "chunks/[name]-[hash]",
-    absWorkingDir: repo,
-    logLevel: "error",
-  });
+  run(process.execPath, [join(repo, "scripts", "bundle.mjs")], { cwd: repo });
+  cpSync(join(repo, "dist"), join(dir, "dist"), { recursive: true });
   mkdirSync(join(dir, "bin"), { recursive: true });
   writeFileSync(join(dir, "bin", "tsbuild.js"), 'import { main } from "../dist/cli.js";\nprocess.exitCode = await main(process.argv.slice(2));\n');
   for (const l of ["node_modules", "native"]) symlinkSync(join(repo, l), join(dir, l));
+  run(process.execPath, [join(dir, "bin", "tsbuild.js"), "--help"]);
 }
 
 /** Docker's BuildKit through a private dockerd (Debian docker.io 20.10) started for the bench. */

@@ -12,21 +12,23 @@ const order = (b) => [b.tsbuild, b.buildkit, b.buildah].filter(Boolean);
 function timeAll(builders, runs, fn) {
   const ms = {};
   const rss = {};
+  const cpu = {};
   for (let i = 0; i < runs; i++) {
     for (const b of order(builders)) {
       const r = fn(b, i);
       (ms[b.name] ??= []).push(r.ms);
       (rss[b.name] ??= []).push(r.rssMb);
+      (cpu[b.name] ??= []).push(r.cpuMs);
     }
   }
   const out = {};
-  for (const k of Object.keys(ms)) out[k] = { ms: median(ms[k]), rss: max(rss[k]), all: ms[k] };
+  for (const k of Object.keys(ms)) out[k] = { ms: median(ms[k]), rss: max(rss[k]), cpu: median(cpu[k]), all: ms[k] };
   return out;
 }
 
 function row(section, what, t, target, pass) {
   log(`  ${section} / ${what}: ${Object.entries(t).map(([k, v]) => `${k} ${(v.ms / 1000).toFixed(2)} s [${v.all.map((x) => (x / 1000).toFixed(2)).join(", ")}]`).join(", ")}`);
-  return { section, case: what, tsbuild: t.tsbuild?.ms, buildkit: t.buildkit?.ms, buildah: t.buildah?.ms, rss: t.tsbuild?.rss, target, pass: pass(t) };
+  return { section, case: what, tsbuild: t.tsbuild?.ms, buildkit: t.buildkit?.ms, buildah: t.buildah?.ms, rss: t.tsbuild?.rss, cpu: t.tsbuild?.cpu, target, pass: pass(t) };
 }
 
 const ratioOk = (t, other, limit) => t[other] === undefined || t.tsbuild.ms <= limit * t[other].ms;
@@ -137,17 +139,18 @@ export async function push({ work, runs, builders, opts }) {
   const skopeo = { name: "skopeo", push: (_tag, ref) => run("skopeo", ["copy", "-q", "--dest-tls-verify=false", `oci:${layout}`, `docker://${ref}`]) };
   const ms = { tsbuild: [], buildah: [], skopeo: [] };
   const rss = [];
+  const cpu = [];
   for (let i = 0; i < runs; i++) {
     const reg = await startRegistry(work, `push-${i}`);
     for (const b of [builders.tsbuild, builders.buildah, haveSkopeo ? skopeo : undefined].filter(Boolean)) {
       const r = b.push("bench-push", `${reg.host}/${b.name}/img:${i}`);
       ms[b.name].push(r.ms);
-      if (b.name === "tsbuild") rss.push(r.rssMb);
+      if (b.name === "tsbuild") (rss.push(r.rssMb), cpu.push(r.cpuMs));
     }
     await reg.stop();
     rmSync(join(work, `push-${i}-data`), { recursive: true, force: true });
   }
-  const t = { tsbuild: { ms: median(ms.tsbuild), rss: max(rss), all: ms.tsbuild } };
+  const t = { tsbuild: { ms: median(ms.tsbuild), rss: max(rss), cpu: median(cpu), all: ms.tsbuild } };
   if (ms.buildah.length) t.buildah = { ms: median(ms.buildah), all: ms.buildah };
   const sk = median(ms.skopeo);
   const r = row("push", `${opts.pushMb} MB image${sk ? ` (skopeo copy ${(sk / 1000).toFixed(2)} s, tsbuild/skopeo ${(t.tsbuild.ms / sk).toFixed(2)}×)` : ""}`, t, "RSS ≤ 300 MB", (x) => (x.tsbuild.rss ?? 0) <= 300);

@@ -34,7 +34,7 @@ export function have(bin) {
  */
 export function run(cmd, args, opts = {}) {
   const rssFile = opts.rssFile;
-  const argv = rssFile ? ["/usr/bin/time", "-f", "%M", "-o", rssFile, cmd, ...args] : [cmd, ...args];
+  const argv = rssFile ? ["/usr/bin/time", "-f", "%M %U %S", "-o", rssFile, cmd, ...args] : [cmd, ...args];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), {
     cwd: opts.cwd,
@@ -49,12 +49,14 @@ export function run(cmd, args, opts = {}) {
     throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status ?? r.signal}):\n${tail}`);
   }
   let rssMb;
+  let cpuMs;
   if (rssFile && existsSync(rssFile)) {
-    const kb = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop());
+    const [kb, user, sys] = (readFileSync(rssFile, "utf8").trim().split("\n").pop() ?? "").split(" ").map(Number);
     if (Number.isFinite(kb)) rssMb = kb / 1024;
+    if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = (user + sys) * 1000;
     rmSync(rssFile, { force: true });
   }
-  return { ms, rssMb, stdout: r.stdout ?? "", status: r.status };
+  return { ms, rssMb, cpuMs, stdout: r.stdout ?? "", status: r.status };
 }
 
 export function median(xs) {
