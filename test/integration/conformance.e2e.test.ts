@@ -140,7 +140,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(builds.values());
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  if (!tmp) return;
+  // Rootless, image files owned by subordinate ids can only be removed from inside tsbuild's session.
+  if (process.getuid?.() !== 0) {
+    const r = await tsbuild(["unshare", "--", "rm", "-rf", root]);
+    if (r.status !== 0) throw new Error(`cleaning ${root} in the session failed (exit ${r.status}):\n${r.output}`);
+  }
+  await rm(tmp, { recursive: true, force: true });
 }, 120_000);
 
 describe("conformance with Docker BuildKit (fixtures/conformance)", () => {
