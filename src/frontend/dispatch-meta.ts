@@ -4,7 +4,7 @@
  */
 import type { SourceRange } from "../errors.js";
 import { createVertex } from "../graph/index.js";
-import type { Instruction, KeyValue } from "../parser/index.js";
+import { expandWordWithMatches, type Instruction, type KeyValue } from "../parser/index.js";
 import { FrontendError } from "./errors.js";
 import type { Linter } from "./lint/linter.js";
 import { ExposeProtoCasing, JSONArgsRecommended, MultipleInstructionsDisallowed, SecretsUsedInArgOrEnv, WorkdirRelativePath } from "./lint/rules.js";
@@ -246,7 +246,11 @@ function dispatchArg(ctx: DispatchContext, d: DispatchState, ins: Extract<Instru
     checkSecretKey(lint, ins.source, "ARG", a.key);
     const hasValue = Object.hasOwn(ctx.buildArgs, a.key);
     // History shows the declaration as written (default expanded), never a --build-arg or inherited global value.
-    const declared = a.value === undefined ? undefined : expandFor(ctx, d, lint, ins.source, a.value);
+    // (An overridden default is expanded for the history only, without lint findings.)
+    const declared =
+      a.value === undefined ? undefined
+      : hasValue ? expandWordWithMatches(a.value, d.env, { escape: ctx.escape }).result
+      : expandFor(ctx, d, lint, ins.source, a.value);
     let value = declared;
     if (hasValue) value = ctx.buildArgs[a.key];
     else if (value === undefined && ctx.globalArgs.has(a.key)) value = ctx.globalArgs.get(a.key);
