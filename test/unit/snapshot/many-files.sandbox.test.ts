@@ -18,13 +18,13 @@ async function entries(file: string): Promise<Map<string, string>> {
   const ex = tar.extract();
   ex.on("entry", (h, stream, next) => {
     const parts: Buffer[] = [];
-    stream.on("data", (b: Buffer) => parts.push(b));
+    stream.on("data", (b: unknown) => parts.push(b as Buffer));
     stream.on("end", () => {
       out.set(h.name, Buffer.concat(parts).toString());
       next();
     });
   });
-  const done = new Promise((res, rej) => (ex.on("finish", res), ex.on("error", rej)));
+  const done = new Promise<void>((res, rej) => (ex.on("finish", () => res()), ex.on("error", rej)));
   ex.end(readFileSync(file));
   await done;
   return out;
