@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UsageError } from "./errors.js";
 import type { SecretSource } from "./ops/types.js";
+import type { Digest } from "./util/digest.js";
 
 /** Split `k=v,k2=v2` (buildx CSV flag syntax, with "…" quoting of whole fields). */
 export function parseCsvFields(value: string, flag: string): Map<string, string> {
@@ -91,18 +92,28 @@ export function parseSecret(value: string, env: NodeJS.ProcessEnv, cwd = process
 export type NamedContext =
   | { readonly kind: "local"; readonly name: string; readonly dir: string }
   | { readonly kind: "image"; readonly name: string; readonly ref: string }
-  | { readonly kind: "oci-layout"; readonly name: string; readonly dir: string; readonly tag?: string };
+  | { readonly kind: "oci-layout"; readonly name: string; readonly dir: string; readonly tag?: string; readonly digest?: Digest };
 
 export function parseBuildContext(value: string, cwd = process.cwd()): NamedContext {
   const eq = value.indexOf("=");
   if (eq <= 0) throw new UsageError(`invalid --build-context ${JSON.stringify(value)}`, { hint: "use --build-context NAME=DIR|docker-image://REF|oci-layout://DIR" });
   const name = value.slice(0, eq);
   const target = value.slice(eq + 1);
-  if (target.startsWith("docker-image://")) return { kind: "image", name, ref: target.slice("docker-image://".length) };
+  if (target.startsWith("docker-image://")) {
+    const ref = target.slice("docker-image://".length);
+    if (!ref) throw new UsageError(`--build-context ${name}: docker-image:// needs an image reference`, { hint: "use docker-image://REF, e.g. docker-image://busybox:1.36" });
+    return { kind: "image", name, ref };
+  }
   if (target.startsWith("oci-layout://")) {
     const rest = target.slice("oci-layout://".length);
+    const at = /^(.*)@(sha256:[a-f0-9]{64})$/.exec(rest);
+    if (at) return { kind: "oci-layout", name, dir: resolve(cwd, at[1]!), digest: at[2] as Digest };
+    if (/@/.test(rest.slice(rest.lastIndexOf("/") + 1))) {
+      throw new UsageError(`--build-context ${name}: invalid digest in ${JSON.stringify(target)}`, { hint: "use oci-layout://DIR@sha256:<64 hex digits>" });
+    }
     const m = /^(.*?)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?$/.exec(rest)!;
-    return { kind: "oci-layout", name, dir: resolve(cwd, m[1]!), ...(m[2] ? { tag: m[2] } : {}) };
+    if (!m[1]) throw new UsageError(`--build-context ${name}: oci-layout:// needs a directory`, { hint: "use oci-layout://DIR[:TAG|@sha256:…]" });
+    return { kind: "oci-layout", name, dir: resolve(cwd, m[1]), ...(m[2] ? { tag: m[2] } : {}) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
     throw new UsageError(`--build-context ${name}: unsupported source ${JSON.stringify(target)}`, {

@@ -13,8 +13,8 @@ import { openContext, type BuildContext } from "./context/index.js";
 import { createSandbox, currentSession } from "./executor/index.js";
 import { buildMetadata, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
 import { compileText, parsePlatform, type CompileResult } from "./frontend/index.js";
-import { openImageStore, type Descriptor } from "./image/index.js";
-import { asImageMetaResolver, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
+import { openImageStore, parseReference, type Descriptor } from "./image/index.js";
+import { asImageMetaResolver, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
 import { createFileOp } from "./ops/file.js";
 import { noProgress, type ProgressSink } from "./progress/events.js";
 import { openRegistry } from "./registry/index.js";
@@ -119,11 +119,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       return ctx;
     };
     contexts.set("context", open(contextDir, dockerfilePath));
+    const imageContexts = new Map<string, ImageContextSource>();
     for (const c of opts.buildContexts ?? []) {
-      if (c.kind !== "local") {
-        throw new UsageError(`--build-context ${c.name}: ${c.kind} contexts are not supported yet`, { hint: "use a local directory" });
-      }
-      contexts.set(c.name, open(c.dir));
+      if (c.kind === "local") contexts.set(c.name, open(c.dir));
+      else imageContexts.set(c.name, imageContextSource(c));
     }
     const deps: OpDeps = {
       layout,
@@ -141,7 +140,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
       cacheMountsDir: join(layout.cache, "mounts"),
     };
-    const imageResolver = createImageResolver(deps);
+    const imageResolver = createImageResolver({ ...deps, imageContexts });
     const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
     const compiled = await compileText(text, {
       filename,
@@ -150,7 +149,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(opts.target ? { target: opts.target } : {}),
       ...(platform ? { targetPlatform: platform } : {}),
       ...(opts.network ? { network: opts.network } : {}),
-      namedContexts: (opts.buildContexts ?? []).map((c) => c.name),
+      namedContexts: (opts.buildContexts ?? []).filter((c) => c.kind === "local").map((c) => c.name),
     });
 
     const outputs = opts.outputs ?? defaultOutputs(opts);
@@ -170,6 +169,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
             progress,
             signal,
           });
+          // Base images pulled by tag whose blobs are all stored (even when their steps were cached) get their name.
+          await imageResolver.recordPulled();
           steps = solved.vertices;
           unevaluated = solved.unevaluated;
           ref = fsResult(solved.result);
@@ -231,6 +232,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await registry.close().catch(() => {});
     await snapshotter.close().catch(() => {});
     await lease.release().catch(() => {});
+  }
+}
+
+/** A `--build-context NAME=docker-image://…|oci-layout://…` as the image resolver's source (reference checked here). */
+function imageContextSource(c: Exclude<NamedContext, { kind: "local" }>): ImageContextSource {
+  if (c.kind === "oci-layout") return { kind: "oci-layout", dir: c.dir, ...(c.tag ? { tag: c.tag } : {}), ...(c.digest ? { digest: c.digest } : {}) };
+  try {
+    return { kind: "image", ref: parseReference(c.ref).full };
+  } catch (err) {
+    throw new UsageError(`--build-context ${c.name}: invalid image reference ${JSON.stringify(c.ref)}`, { cause: err, hint: "use docker-image://NAME[:TAG][@sha256:…]" });
   }
 }
 

@@ -11,7 +11,9 @@ export type OpsErrorCode =
   | "TSB_OPS_MOUNT"
   | "TSB_OPS_IMAGE_NOT_FOUND"
   | "TSB_OPS_HTTP_FAILED"
-  | "TSB_OPS_HTTP_CHECKSUM";
+  | "TSB_OPS_HTTP_CHECKSUM"
+  | "TSB_OPS_OCI_LAYOUT"
+  | "TSB_OPS_PLATFORM";
 
 /** A problem of a concrete op: bad graph shape, missing secret or context, unsupported feature, download failure. */
 export class OpsError extends TsbuildError {

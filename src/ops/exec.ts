@@ -18,6 +18,7 @@ import { prepareMounts } from "./run-mounts.js";
 import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
 import { explainEnv } from "./explain-facts.js";
+import { assertRunnable } from "./image-platform.js";
 
 /** BuildKit's default PATH for Linux containers, set when the environment has none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -95,6 +96,8 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
       if (op.security === "insecure") {
         throw new OpsError("TSB_OPS_UNSUPPORTED", "RUN --security=insecure is not supported", { hint: "remove --security=insecure; the rootless sandbox cannot grant extra privileges" });
       }
+      // A foreign-platform stage (FROM --platform=…) cannot run without emulation: say so before mounting anything.
+      assertRunnable(vertex);
       const { refs, sandbox } = env.deps;
       const { signal } = ctx;
       const active = await refs.prepare(fsInput(inputs, root.input, "rootfs"), signal);

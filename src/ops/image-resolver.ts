@@ -1,7 +1,9 @@
 /**
- * Base-image resolution for a build: the local image db first (what `tsbuild build -t`, `pull`, `import` and `load`
- * left there, as a Docker user expects after `docker build -t`), then the registry. Only manifests and configs are
- * fetched here; layers are pulled later by the image source op, and only if a step needs them.
+ * Base-image resolution for a build: named image contexts first (`--build-context NAME=docker-image://REF` or
+ * `oci-layout://DIR`), then the local image db (what `tsbuild build -t`, `pull`, `import`, `load` and earlier
+ * pulls left there, as a Docker user expects), then the registry. Only manifests and configs are fetched from a
+ * registry here; layers are pulled later by the image source op, and only if a step needs them. An image pulled by
+ * tag is named in the local db once all of its blobs are in the store (`recordPulled`), as `docker build` does.
  */
 import { isDigest, type Digest } from "../util/digest.js";
 import { formatPlatform } from "../registry/index.js";
@@ -23,6 +25,7 @@ import type { ContentStore } from "../store/index.js";
 import type { GraphPlatform } from "../graph/index.js";
 import type { ImageMetaResolver } from "../frontend/index.js";
 import { OpsError } from "./errors.js";
+import { ingestOciLayoutImage } from "./source-oci-layout.js";
 
 /** One layer of a resolved image: its blob descriptor and its diff_id (from the config). */
 export interface ResolvedLayer {
@@ -42,12 +45,41 @@ export interface ResolvedBaseImage {
   readonly origin: "local" | "registry";
 }
 
+/** What a named image context stands for. */
+export type ImageContextSource =
+  /** `docker-image://REF`: resolved like a FROM (local db first unless pull, then the registry). */
+  | { readonly kind: "image"; readonly ref: string }
+  /** `oci-layout://DIR[:TAG|@DIGEST]`: an OCI image layout on disk, ingested into the store. */
+  | { readonly kind: "oci-layout"; readonly dir: string; readonly tag?: string; readonly digest?: Digest };
+
 /** What the resolver needs (a subset of OpDeps). */
 export interface ImageResolverDeps {
   readonly images: ImageStore;
   readonly store: ContentStore;
   readonly registry: Registry;
   readonly imageResolve: { readonly pull: boolean };
+  /**
+   * Named image contexts by name. A base reference matches a name as in BuildKit: its familiar form without a
+   * `:latest` suffix (`FROM docker.io/library/base:latest` matches `base`).
+   */
+  readonly imageContexts?: ReadonlyMap<string, ImageContextSource>;
+}
+
+/** The key under which a reference looks for a named context: familiar form without `:latest` (BuildKit's rule). */
+export function imageContextKey(name: string): string {
+  try {
+    const f = parseReference(name).familiar;
+    return f.endsWith(":latest") ? f.slice(0, -":latest".length) : f;
+  } catch {
+    return name;
+  }
+}
+
+/** An image resolved from a registry by tag in this build: named locally once its blobs are all stored. */
+interface PulledImage {
+  readonly name: string;
+  readonly manifest: Descriptor;
+  readonly blobs: readonly Digest[];
 }
 
 /**
@@ -57,9 +89,34 @@ export interface ImageResolverDeps {
 export class ImageResolver {
   readonly #deps: ImageResolverDeps;
   readonly #memo = new Map<string, Promise<ResolvedBaseImage>>();
+  readonly #contexts: ReadonlyMap<string, ImageContextSource>;
+  /** Pinned ref → image pulled by tag, until it is named locally. */
+  readonly #pulled = new Map<string, PulledImage>();
 
   constructor(deps: ImageResolverDeps) {
     this.#deps = deps;
+    this.#contexts = new Map([...(deps.imageContexts ?? new Map<string, ImageContextSource>())].map(([k, v]) => [imageContextKey(k), v]));
+  }
+
+  /**
+   * Name in the local image db the images this build pulled by tag (just `pinnedRef`'s when given) whose blobs are
+   * all in the store now, so the next build resolves them without the network. A half-pulled image is never
+   * named. Returns the names set.
+   */
+  async recordPulled(pinnedRef?: string): Promise<string[]> {
+    const names: string[] = [];
+    const todo = pinnedRef !== undefined ? [pinnedRef] : [...this.#pulled.keys()];
+    for (const key of todo) {
+      const p = this.#pulled.get(key);
+      if (!p) continue;
+      let complete = true;
+      for (const d of p.blobs) if (!(await this.#deps.store.has(d))) complete = false;
+      if (!complete) continue;
+      this.#pulled.delete(key);
+      await this.#deps.images.putImage(p.name, p.manifest);
+      names.push(p.name);
+    }
+    return names;
   }
 
   /**
@@ -67,10 +124,12 @@ export class ImageResolver {
    * store is used as is; otherwise the local db is asked first unless `pull` is set, then the registry.
    */
   resolve(ref: string, platform: GraphPlatform, signal?: AbortSignal): Promise<ResolvedBaseImage> {
-    const key = `${ref} ${formatPlatform(platform)}`;
+    const ctxName = this.#contexts.size > 0 ? imageContextKey(ref) : "";
+    const named = this.#contexts.get(ctxName);
+    const key = named ? `context:${ctxName} ${formatPlatform(platform)}` : `${ref} ${formatPlatform(platform)}`;
     let p = this.#memo.get(key);
     if (!p) {
-      p = this.#resolve(ref, platform, signal);
+      p = named ? this.#fromContext(ctxName, named, platform, signal) : this.#resolve(ref, platform, signal);
       this.#memo.set(key, p);
       // A failure must not stick: a later retry (another build step) may succeed.
       p.catch(() => this.#memo.delete(key));
@@ -92,6 +151,21 @@ export class ImageResolver {
       }
     }
     return this.#fromRegistry(ref, platform, signal);
+  }
+
+  /** A named image context: its image (never chained through other named contexts). */
+  async #fromContext(name: string, src: ImageContextSource, platform: GraphPlatform, signal?: AbortSignal): Promise<ResolvedBaseImage> {
+    if (src.kind === "image") return this.#resolve(src.ref, platform, signal);
+    const manifest = await ingestOciLayoutImage(src.dir, { ...(src.tag ? { tag: src.tag } : {}), ...(src.digest ? { digest: src.digest } : {}) }, platform as Platform, this.#deps.store, signal);
+    let ref: ImageReference;
+    try {
+      ref = parseReference(name);
+    } catch {
+      ref = parseReference("oci-layout");
+    }
+    const local = await this.#fromStore(ref, manifest, platform);
+    if (!local) throw new OpsError("TSB_OPS_OCI_LAYOUT", `oci-layout ${src.dir}: the image selected is not for ${formatPlatform(platform)}`, { hint: "use FROM --platform=… to build for the image's platform" });
+    return local;
   }
 
   /** The media type of a stored manifest or index (from its `mediaType` field, or its shape). */
@@ -120,7 +194,11 @@ export class ImageResolver {
     const pinned = withDigest(ref, manifestDesc.digest);
     await registry.pull(pinned, configOnly, { platform: platform as Platform, ...(signal ? { signal } : {}) });
     const config = await store.readJson<ImageConfig>(resolved.parsed.config.digest);
-    return build(ref, manifestDesc, resolved.parsed, config, "registry");
+    const img = build(ref, manifestDesc, resolved.parsed, config, "registry");
+    if (ref.digest === undefined) {
+      this.#pulled.set(img.ref, { name: ref.full, manifest: img.manifest, blobs: [manifestDesc.digest, resolved.parsed.config.digest, ...img.layers.map((l) => l.descriptor.digest)] });
+    }
+    return img;
   }
 }
 

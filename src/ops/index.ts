@@ -11,8 +11,11 @@ export {
   ImageResolver,
   asImageMetaResolver,
   createImageResolver,
+  imageContextKey,
+  type ImageContextSource,
   type ImageResolverDeps,
   type ResolvedBaseImage,
   type ResolvedLayer,
 } from "./image-resolver.js";
 export { DEFAULT_PATH, execEnv, execOpDigest } from "./exec.js";
+export { ingestOciLayoutImage, type OciLayoutSelector } from "./source-oci-layout.js";

@@ -39,6 +39,7 @@ export function createImageSourceOp(_vertex: Vertex, source: ImageSource, env: O
           },
         });
       }
+      await env.images.recordPulled(source.ref);
       const ref = refs.fromImage(
         img.layers.map((l) => ({ diffId: l.diffId, blob: { digest: l.descriptor.digest, size: l.descriptor.size, mediaType: l.descriptor.mediaType } })),
       );
