@@ -49,8 +49,10 @@ async function expectConformsExcept(c: ConformanceCase, saved: string): Promise<
     const actual = await archiveExpectation(saved, { baseLayers: expected.base.layers, baseHistory: expected.base.history });
     const shaOf = (list: readonly { path: string; sha256?: string }[], p: string): string | undefined => list.find((e) => e.path === p)?.sha256;
     for (const [p, [docker, ours]] of Object.entries(dev.files)) {
-      expect({ path: p, reference: shaOf(expected.merged.changed, p) }).toEqual({ path: p, reference: sha256(docker) });
-      expect({ path: p, tsbuild: shaOf(actual.merged.changed, p) }).toEqual({ path: p, tsbuild: sha256(ours) });
+      // The object names the file and the deviation, so a failure says which declared difference no longer holds.
+      const what = { path: p, deviation: dev.why };
+      expect({ ...what, reference: shaOf(expected.merged.changed, p) }).toEqual({ ...what, reference: sha256(docker) });
+      expect({ ...what, tsbuild: shaOf(actual.merged.changed, p) }).toEqual({ ...what, tsbuild: sha256(ours) });
     }
     diffs = diffs.filter((d) => !paths.some((p) => new RegExp(`(^merged|\\)) ${p.replace(/[.]/g, "\\.")}: (size|sha256) `).test(d)));
   }
