@@ -14,8 +14,7 @@ import { createSandbox, currentSession } from "./executor/index.js";
 import { buildMetadata, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
 import { compileText, parsePlatform, type CompileResult } from "./frontend/index.js";
 import { openImageStore, parseReference, type Descriptor } from "./image/index.js";
-import { asImageMetaResolver, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
-import { createFileOp } from "./ops/file.js";
+import { asImageMetaResolver, createFileOp, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
 import { noProgress, type ProgressSink } from "./progress/events.js";
 import { openRegistry } from "./registry/index.js";
 import { createSnapshotter } from "./snapshot/index.js";
@@ -150,6 +149,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(platform ? { targetPlatform: platform } : {}),
       ...(opts.network ? { network: opts.network } : {}),
       namedContexts: (opts.buildContexts ?? []).filter((c) => c.kind === "local").map((c) => c.name),
+      imageContexts: [...imageContexts.keys()],
     });
 
     const outputs = opts.outputs ?? defaultOutputs(opts);

@@ -5,7 +5,7 @@
  */
 import { type SourceRange, TsbuildError, withLocation } from "../errors.js";
 import { buildGraph, type Edge, type GraphPlatform, type ProxyEnv } from "../graph/index.js";
-import { parseReference } from "../image/reference.js";
+import { parseReference } from "../image/index.js";
 import { expandWordWithMatches } from "../parser/index.js";
 import type { Dockerfile, Instruction, Stage } from "../parser/index.js";
 import { suggest } from "../util/suggest.js";
@@ -86,7 +86,11 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
   void PROXY_ARGS;
 
   // 1. Stage table: expand FROM words and --platform with the global ARGs.
-  for (const st of df.stages) {
+  const imageContexts = new Set((opts.imageContexts ?? []).map((n) => n.toLowerCase()));
+  for (const original of df.stages) {
+    // A stage named like an image context is that image: FROM NAME (resolved through the resolver), no instructions.
+    const replaced = original.name !== undefined && imageContexts.has(original.name.toLowerCase());
+    const st: Stage = replaced ? { ...original, baseName: original.name!.toLowerCase(), instructions: [] } : original;
     const sl = lint.withComments(st.comments);
     const d = newState(st);
     at(st.source, () => {

@@ -3,7 +3,7 @@
  */
 import type { SourceRange } from "../errors.js";
 import type { BuildGraph, Edge, GraphPlatform } from "../graph/index.js";
-import type { ImageConfig } from "../image/types.js";
+import type { ImageConfig } from "../image/index.js";
 import type { LintFinding } from "./lint/types.js";
 
 /** What `ImageMetaResolver.resolve` returns for a base image. */
@@ -49,6 +49,12 @@ export interface CompileOptions {
    * read that context (a local source named NAME) when no stage has the name, as BuildKit's named contexts.
    */
   readonly namedContexts?: readonly string[];
+  /**
+   * Names of image contexts (`--build-context NAME=docker-image://…|oci-layout://…`). The resolver maps `FROM NAME`
+   * and `COPY --from=NAME` to the image; here a stage `FROM … AS NAME` is replaced by it (BuildKit: its own base
+   * and instructions are not used).
+   */
+  readonly imageContexts?: readonly string[];
   /** Receives build-check findings found while compiling (UndefinedVar, WorkdirRelativePath, …). */
   readonly onFinding?: (finding: LintFinding) => void;
   /** `.dockerignore` predicate for CopyIgnoredFile: true when a context path is excluded. */

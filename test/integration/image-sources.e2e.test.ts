@@ -66,6 +66,9 @@ describe("named image contexts", () => {
     expect(r.stderr).toContain(`FROM ${world.ref("busybox:latest")}@sha256:`);
     const images = ok(await tsbuild(["images"], { root })).stdout;
     expect(images).toContain(`${world.ref("busybox")}`);
+    // A stage named like the context is replaced by the image: its own FROM and RUN never happen (BuildKit).
+    const staged = context({ Dockerfile: "FROM scratch AS base\nRUN false\nFROM base\nRUN test -x /bin/sh\n" });
+    ok(await tsbuild(["build", "--build-context", `base=docker-image://${world.ref("busybox")}`, staged], { root }));
     const bad = await tsbuild(["build", "--build-context", "base=docker-image://Not A Ref", ctx], { root });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--build-context base: invalid image reference/);

@@ -34,6 +34,10 @@ describe("build options", () => {
     expect(parseBuildContext("lib=./vendor", "/w")).toEqual({ kind: "local", name: "lib", dir: "/w/vendor" });
     expect(parseBuildContext("base=docker-image://alpine:3")).toEqual({ kind: "image", name: "base", ref: "alpine:3" });
     expect(parseBuildContext("x=oci-layout:///l:v1")).toEqual({ kind: "oci-layout", name: "x", dir: "/l", tag: "v1" });
+    const d = `sha256:${"a".repeat(64)}`;
+    expect(parseBuildContext(`x=oci-layout:///l@${d}`)).toEqual({ kind: "oci-layout", name: "x", dir: "/l", digest: d });
+    expect(() => parseBuildContext("x=oci-layout:///l@sha256:zz")).toThrow(/invalid digest/);
+    expect(() => parseBuildContext("x=docker-image://")).toThrow(/needs an image reference/);
     expect(() => parseBuildContext("x=git://repo")).toThrow(/unsupported source/);
     expect(() => parseBuildContext("noequals")).toThrow(/invalid --build-context/);
   });

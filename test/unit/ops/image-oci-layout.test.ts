@@ -96,7 +96,7 @@ describe("ingestOciLayoutImage", () => {
 
     const good = await readFile(layer);
     const bad = Buffer.from(good);
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1]! ^= 0xff;
     await writeFile(layer, bad);
     await expect(ingestOciLayoutImage(dir, {}, amd64, store)).rejects.toMatchObject({ code: "TSB_OPS_OCI_LAYOUT", message: expect.stringMatching(/does not match its digest/) });
     expect(await store.has(man.layers[0]!.digest)).toBe(false);
