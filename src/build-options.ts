@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UsageError } from "./errors.js";
-import type { SecretSource } from "./ops/types.js";
+import type { SecretSource } from "./ops/index.js";
 import type { Digest } from "./util/digest.js";
 
 /** Split `k=v,k2=v2` (buildx CSV flag syntax, with "…" quoting of whole fields). */

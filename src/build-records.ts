@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { sha256 } from "./util/digest.js";
-import { explainEnv } from "./ops/explain-facts.js";
+import { explainEnv } from "./ops/index.js";
 import { explainMisses, type BuildRecord, type MissExplanation, type RecordedStep, type SolverVertex, type VertexOutcome } from "./solver/index.js";
 import { resolveRoot, rootLayout, writeFileAtomic } from "./store/index.js";
 

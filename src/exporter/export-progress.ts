@@ -3,7 +3,7 @@
  * shows its exporter: sub-steps are `vertex.progress` events on that vertex.
  */
 import { randomUUID } from "node:crypto";
-import type { ProgressSink } from "../progress/index.js";
+import type { ProgressSink } from "../progress/events.js";
 import { sha256 } from "../util/digest.js";
 
 /** Where an export reports to: a sink, and optionally a vertex the caller already started (and will finish). */

@@ -3,8 +3,8 @@
  */
 import { TsbuildError, withLocation } from "../errors.js";
 import { createVertex, type GraphPlatform } from "../graph/index.js";
-import { parseReference } from "../image/reference.js";
-import type { ContainerConfig, ImageConfig } from "../image/types.js";
+import { parseReference } from "../image/index.js";
+import type { ContainerConfig, ImageConfig } from "../image/index.js";
 import type { Digest } from "../util/digest.js";
 import { FrontendError } from "./errors.js";
 import { prefixCommand } from "./dispatch-common.js";

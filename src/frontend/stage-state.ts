@@ -4,7 +4,7 @@
  */
 import type { SourceRange } from "../errors.js";
 import type { Edge, GraphPlatform } from "../graph/index.js";
-import type { HealthConfig, HistoryEntry } from "../image/types.js";
+import type { HealthConfig, HistoryEntry } from "../image/index.js";
 import type { Instruction, Stage } from "../parser/index.js";
 
 /** A mutable copy of an image config while a stage is dispatched. */

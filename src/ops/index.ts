@@ -19,3 +19,5 @@ export {
 } from "./image-resolver.js";
 export { DEFAULT_PATH, execEnv, execOpDigest } from "./exec.js";
 export { ingestOciLayoutImage, type OciLayoutSelector } from "./source-oci-layout.js";
+export { createFileOp } from "./file.js";
+export { explainEnv } from "./explain-facts.js";

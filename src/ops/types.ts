@@ -5,7 +5,7 @@
 import type { BuildRef, RefManager } from "../cache/index.js";
 import type { BuildContext } from "../context/index.js";
 import type { Sandbox } from "../executor/index.js";
-import type { ImageConfig } from "../image/types.js";
+import type { ImageConfig } from "../image/index.js";
 import type { ImageStore } from "../image/index.js";
 import type { Registry } from "../registry/index.js";
 import type { ContentStore, RootLayout } from "../store/index.js";

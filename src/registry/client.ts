@@ -4,9 +4,9 @@
  * pull.ts / push.ts on top of these.
  */
 import { createReadStream } from "node:fs";
-import type { Descriptor, Index, Manifest, Platform } from "../image/types.js";
-import { MediaType } from "../image/types.js";
-import type { ImageReference } from "../image/reference.js";
+import type { Descriptor, Index, Manifest, Platform } from "../image/index.js";
+import { MediaType } from "../image/index.js";
+import type { ImageReference } from "../image/index.js";
 import { sha256, type Digest } from "../util/digest.js";
 import { registryError, errorFromNetwork, type ErrorContext } from "./errors.js";
 import { backoffDelay, delay, isRetryableError } from "./retry.js";

@@ -2,7 +2,7 @@
  * Platforms: the host's OCI platform (Node arch names mapped to OCI's), `os/arch[/variant]` parsing, and choosing
  * the best manifest for a platform from an index.
  */
-import type { Descriptor, Platform } from "../image/types.js";
+import type { Descriptor, Platform } from "../image/index.js";
 import { UsageError } from "../errors.js";
 
 const NODE_TO_OCI_ARCH: Readonly<Record<string, string>> = {

@@ -6,8 +6,8 @@
 import { setMaxListeners } from "node:events";
 import type { BlobInfo, ContentStore } from "../store/index.js";
 import { withLease } from "../store/index.js";
-import type { ImageReference } from "../image/reference.js";
-import type { Descriptor } from "../image/types.js";
+import type { ImageReference } from "../image/index.js";
+import type { Descriptor } from "../image/index.js";
 import type { BlobSources } from "./blob-sources.js";
 import type { RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";

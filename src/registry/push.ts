@@ -6,8 +6,8 @@
  */
 import { setMaxListeners } from "node:events";
 import type { ContentStore } from "../store/index.js";
-import { withTag, type ImageReference } from "../image/reference.js";
-import type { Descriptor, Index, Manifest } from "../image/types.js";
+import { withTag, type ImageReference } from "../image/index.js";
+import type { Descriptor, Index, Manifest } from "../image/index.js";
 import type { Digest } from "../util/digest.js";
 import type { BlobSources } from "./blob-sources.js";
 import { isIndexType, type RegistryClient } from "./client.js";

@@ -3,8 +3,8 @@
  * and push for the length of one command. Close it (or `await using`) when the command ends.
  */
 import type { ContentStore } from "../store/index.js";
-import type { ImageReference } from "../image/reference.js";
-import type { Descriptor, Platform } from "../image/types.js";
+import type { ImageReference } from "../image/index.js";
+import type { Descriptor, Platform } from "../image/index.js";
 import { BlobSources } from "./blob-sources.js";
 import { RegistryClient, type ResolvedImage } from "./client.js";
 import { StaticCredentials, DockerCredentials, type Credentials } from "./credentials.js";

@@ -2,8 +2,8 @@
  * The registry room's contract: options and results of pull/push/resolve, and the small interfaces it needs from
  * its callers (an image recorder for the local images db, a progress sink).
  */
-import type { Descriptor, Platform } from "../image/types.js";
-import type { ImageReference } from "../image/reference.js";
+import type { Descriptor, Platform } from "../image/index.js";
+import type { ImageReference } from "../image/index.js";
 import type { Digest } from "../util/digest.js";
 
 /** Records a pulled image under a name in the local images db (implemented by the image room). */

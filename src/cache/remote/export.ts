@@ -15,8 +15,8 @@ import type { Registry } from "../../registry/index.js";
 import type { VertexOutcome } from "../../solver/index.js";
 import type { Compression } from "../../snapshot/index.js";
 import { writeFileAtomic, type ContentStore } from "../../store/index.js";
-import type { RefManager } from "../refs.js";
-import type { BuildRef, ExportedLayer, LayerBlob } from "../types.js";
+import type { RefManager } from "../index.js";
+import type { BuildRef, ExportedLayer, LayerBlob } from "../index.js";
 import { RemoteCacheError } from "./errors.js";
 import {
   ANNOTATION_CREATED, ANNOTATION_UNCOMPRESSED, CACHE_CONFIG_MEDIA_TYPE, CacheConfigBuilder, configBlobs, type CacheConfig, type ChainLayer,

@@ -6,7 +6,7 @@
  */
 import { computeCacheKey, type CacheKeyRecord } from "../../solver/index.js";
 import { isDigest, type Digest } from "../../util/digest.js";
-import type { LayerBlob } from "../types.js";
+import type { LayerBlob } from "../index.js";
 
 /** Media type of the cache config blob (the config of the cache manifest). */
 export const CACHE_CONFIG_MEDIA_TYPE = "application/vnd.tsbuild.cache.config.v1+json";

@@ -12,8 +12,8 @@ import { parseReference, type ImageReference, type Index, type Manifest } from "
 import type { ProgressSink } from "../../progress/events.js";
 import type { Registry } from "../../registry/index.js";
 import type { ContentStore } from "../../store/index.js";
-import type { RefManager } from "../refs.js";
-import type { BlobFetcher, BuildRef, LayerBlob } from "../types.js";
+import type { RefManager } from "../index.js";
+import type { BlobFetcher, BuildRef, LayerBlob } from "../index.js";
 import { RemoteCacheError } from "./errors.js";
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, chainOf, configBlobs, parseCacheConfig, type CacheConfig, type CacheRecord } from "./format.js";
 import type { CacheImportSpec } from "./spec.js";

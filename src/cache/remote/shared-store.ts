@@ -4,8 +4,8 @@
  */
 import type { CacheKeyRecord, CacheStore } from "../../solver/index.js";
 import type { Digest } from "../../util/digest.js";
-import type { LocalCacheStore } from "../records.js";
-import type { BuildRef } from "../types.js";
+import type { LocalCacheStore } from "../index.js";
+import type { BuildRef } from "../index.js";
 import type { CacheImports } from "./imports.js";
 
 /** A CacheStore<BuildRef> over the local records and the imported caches. */

@@ -136,7 +136,7 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
     });
     renderer.close();
     if (result.explain) {
-      const { formatMisses } = await import("../../solver/explain.js");
+      const { formatMisses } = await import("../../solver/index.js");
       process.stderr.write(formatMisses(result.explain.misses, result.explain.record));
     }
     if (a.quiet && result.imageId) process.stdout.write(`${result.imageId}\n`);

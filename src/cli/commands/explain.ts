@@ -18,7 +18,7 @@ export const command: CommandModule<object, any> = {
     const argv = args as unknown as ExplainArgs;
     const [{ explainLastBuild }, { formatMisses }, { TsbuildError }] = await Promise.all([
       import("../../build-records.js"),
-      import("../../solver/explain.js"),
+      import("../../solver/index.js"),
       import("../../errors.js"),
     ]);
     const r = await explainLastBuild({ contextDir: argv.context, ...(argv.file !== undefined ? { dockerfile: argv.file } : {}), ...(argv.root ? { root: argv.root } : {}) });

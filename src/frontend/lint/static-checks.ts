@@ -3,7 +3,7 @@
  * casing, stage names, MAINTAINER, legacy ENV/LABEL form, parser warnings, base names from default ARGs.
  */
 import type { Ast, InstructionNode } from "../../parser/index.js";
-import { parseReference } from "../../image/reference.js";
+import { parseReference } from "../../image/index.js";
 import { expandWordWithMatches } from "../../parser/index.js";
 import type { Linter } from "./linter.js";
 import {
