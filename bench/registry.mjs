@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // Registry throughput: push and pull a ~500 MB image (random, incompressible layers) to a local docker-registry
 // with `tsbuild` (bin/tsbuild.js, the bundle) and with `skopeo copy`, side by side in the same run, and print the
-// time ratio tsbuild/skopeo (target: ≤ 1.1). Usage: node bench/registry.mjs [--mb 500] [--layers 5] [--runs 1]
-// Needs: docker-registry, skopeo (Debian), and `node scripts/bundle.mjs` first.
+// time ratio tsbuild/skopeo (target: ≤ 1.1), with the CPU time (user + system) and peak RSS of each command.
+// Usage: node bench/registry.mjs [--mb 500] [--layers 5] [--runs 1] [--only push,pull]
+//                                [--variants NAME=DIR,NAME=DIR]   (DIR holds bin/tsbuild.js; default: this checkout)
+// Variants and skopeo run alternately within each run (the order rotates run by run), so that a loaded machine
+// hurts all of them alike. Needs: docker-registry, skopeo, time (Debian), and `node scripts/bundle.mjs` first.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, mkdir, rm, writeFile, rename } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const repo = resolve(import.meta.dirname, "..");
@@ -19,17 +22,29 @@ const arg = (name, def) => {
 const totalMb = arg("mb", 500);
 const layers = arg("layers", 5);
 const runs = arg("runs", 1);
+const strArg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const only = strArg("only", "push,pull").split(",");
+const variants = strArg("variants", `tsbuild=${repo}`).split(",").map((v) => {
+  const [name, dir] = v.split("=");
+  return { name, bin: join(resolve(dir), "bin", "tsbuild.js") };
+});
 
-for (const [bin, pkg] of [["docker-registry", "docker-registry"], ["skopeo", "skopeo"]]) {
+for (const [bin, pkg] of [["docker-registry", "docker-registry"], ["skopeo", "skopeo"], ["/usr/bin/time", "time"]]) {
   if (spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0) {
     console.error(`${bin} is missing: apt-get install ${pkg}`);
     process.exit(1);
   }
 }
-if (!existsSync(join(repo, "dist/cli.js"))) {
-  console.error("dist/cli.js is missing: run node scripts/bundle.mjs");
-  process.exit(1);
+for (const v of variants) {
+  if (!existsSync(join(v.bin, "../../dist/cli.js"))) {
+    console.error(`${join(v.bin, "../../dist/cli.js")} is missing: run node scripts/bundle.mjs`);
+    process.exit(1);
+  }
 }
+const binOf = (name) => variants.find((v) => v.name === name).bin;
 
 const freePort = () =>
   new Promise((res) => {
@@ -116,15 +131,19 @@ async function makeLayout(dir) {
   }));
 }
 
+/** Run a command under /usr/bin/time: wall ms, CPU ms (user + system of the process tree it waited for), max RSS. */
 function timed(cmd, args) {
+  const tf = join(tmp, "time.out");
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, DOCKER_CONFIG: join(tmp, "docker") } });
+  const r = spawnSync("/usr/bin/time", ["-o", tf, "-f", "%U %S %M", cmd, ...args], { encoding: "utf8", env: { ...process.env, DOCKER_CONFIG: join(tmp, "docker") } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
-  return ms;
+  const [u, sy, rss] = readFileSync(tf, "utf8").trim().split(/\s+/).slice(-3).map(Number);
+  return { ms, cpu: (u + sy) * 1000, rssMb: rss / 1024 };
 }
-const tsbuild = (...args) => timed(process.execPath, [join(repo, "bin/tsbuild.js"), ...args]);
+const tsbuild = (bin, ...args) => timed(process.execPath, [bin, ...args]);
 const skopeo = (...args) => timed("skopeo", args);
+const rotate = (xs, n) => xs.map((_, i) => xs[(i + n) % xs.length]);
 
 try {
   const host = await startRegistry("seed");
@@ -134,30 +153,51 @@ try {
   // Seed the registry and a tsbuild root with the image.
   skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:bench`, `docker://${host}/seed/img:1`);
   const seedRoot = join(tmp, "seed-root");
-  tsbuild("pull", `${host}/seed/img:1`, "--root", seedRoot, "-q");
+  tsbuild(variants[0].bin, "pull", `${host}/seed/img:1`, "--root", seedRoot, "-q");
 
   const rows = [];
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   for (let run = 1; run <= runs; run++) {
-    // Push: a fresh registry each run (skopeo's blob-info cache would mount from the previous run); no mount hints.
-    const target = await startRegistry(`target-${run}`);
-    await rm(join(seedRoot, "registry"), { recursive: true, force: true });
-    const tPush = tsbuild("push", `${host}/seed/img:1`, `${target}/tsb-push-${run}/img:1`, "--root", seedRoot, "-q");
-    const sPush = skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:bench`, `docker://${target}/sk-push-${run}/img:1`);
-    // Pull: into an empty root / an empty OCI layout.
-    const tPull = tsbuild("pull", `${host}/seed/img:1`, "--root", join(tmp, `pull-root-${run}`), "-q");
-    const sPull = skopeo("copy", "--preserve-digests", "--src-tls-verify=false", `docker://${host}/seed/img:1`, `oci:${join(tmp, `pull-layout-${run}`)}:x`);
-    rows.push({ run, tPush, sPush, tPull, sPull });
-    await rm(join(tmp, `pull-root-${run}`), { recursive: true, force: true });
-    await rm(join(tmp, `pull-layout-${run}`), { recursive: true, force: true });
+    const tools = rotate([...variants.map((v) => v.name), "skopeo"], run - 1);
+    if (only.includes("push")) {
+      // Push: a fresh registry each run (skopeo's blob-info cache would mount from the previous run); no mount hints.
+      const target = await startRegistry(`target-${run}`);
+      for (const [i, t] of tools.entries()) {
+        const dest = `${target}/${t}-push-${run}-${i}/img:1`;
+        if (t === "skopeo") rows.push({ run, op: "push", tool: t, ...skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:bench`, `docker://${dest}`) });
+        else {
+          await rm(join(seedRoot, "registry"), { recursive: true, force: true });
+          rows.push({ run, op: "push", tool: t, ...tsbuild(binOf(t), "push", `${host}/seed/img:1`, dest, "--root", seedRoot, "-q") });
+        }
+      }
+    }
+    if (only.includes("pull")) {
+      // Pull: into an empty root / an empty OCI layout.
+      for (const t of tools) {
+        const dest = join(tmp, `pull-${t}-${run}`);
+        if (t === "skopeo") rows.push({ run, op: "pull", tool: t, ...skopeo("copy", "--preserve-digests", "--src-tls-verify=false", `docker://${host}/seed/img:1`, `oci:${dest}:x`) });
+        else rows.push({ run, op: "pull", tool: t, ...tsbuild(binOf(t), "pull", `${host}/seed/img:1`, "--root", dest, "-q") });
+        await rm(dest, { recursive: true, force: true });
+      }
+    }
+    console.log(`run ${run} done, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   }
   const mbps = (ms) => ((totalMb / ms) * 1000).toFixed(0);
-  console.log("run  op    tsbuild ms (MB/s)   skopeo ms (MB/s)   ratio tsbuild/skopeo");
+  console.log("run  op    tool         wall ms (MB/s)   CPU ms   RSS MB   wall ratio to skopeo");
   for (const r of rows) {
-    console.log(`${String(r.run).padEnd(4)} push  ${r.tPush.toFixed(0).padStart(7)} (${mbps(r.tPush)})      ${r.sPush.toFixed(0).padStart(7)} (${mbps(r.sPush)})     ${(r.tPush / r.sPush).toFixed(2)}×`);
-    console.log(`${String(r.run).padEnd(4)} pull  ${r.tPull.toFixed(0).padStart(7)} (${mbps(r.tPull)})      ${r.sPull.toFixed(0).padStart(7)} (${mbps(r.sPull)})     ${(r.tPull / r.sPull).toFixed(2)}×`);
+    const sk = rows.find((x) => x.run === r.run && x.op === r.op && x.tool === "skopeo");
+    console.log(`${String(r.run).padEnd(4)} ${r.op.padEnd(5)} ${r.tool.padEnd(12)} ${r.ms.toFixed(0).padStart(7)} (${mbps(r.ms).padStart(4)})   ${r.cpu.toFixed(0).padStart(6)}   ${r.rssMb.toFixed(0).padStart(6)}   ${(r.ms / sk.ms).toFixed(2)}×`);
   }
-  const best = (k) => Math.min(...rows.map((r) => r[k]));
-  console.log(`best-of-${runs}: push ${(best("tPush") / best("sPush")).toFixed(2)}×, pull ${(best("tPull") / best("sPull")).toFixed(2)}× (target ≤ 1.10×)`);
+  const best = (op, tool, k = "ms") => Math.min(...rows.filter((r) => r.op === op && r.tool === tool).map((r) => r[k]));
+  const median = (op, tool) => {
+    const xs = rows.filter((r) => r.op === op && r.tool === tool).map((r) => r.ms).sort((a, b) => a - b);
+    return xs[Math.floor((xs.length - 1) / 2)];
+  };
+  for (const op of only) {
+    for (const v of variants) {
+      console.log(`${op} ${v.name}: best-of-${runs} ${(best(op, v.name) / best(op, "skopeo")).toFixed(2)}×, median ${(median(op, v.name) / median(op, "skopeo")).toFixed(2)}×, best CPU ${best(op, v.name, "cpu").toFixed(0)} ms vs skopeo ${best(op, "skopeo", "cpu").toFixed(0)} ms (target ≤ 1.10×)`);
+    }
+  }
 } finally {
   for (const r of registries) r.kill("SIGTERM");
   await rm(tmp, { recursive: true, force: true });

@@ -16,7 +16,6 @@ import { formatPlatform, selectManifest } from "./platform.js";
 /** Every manifest type tsbuild understands, as sent in `Accept`. */
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(", ");
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const COALESCE_BYTES = 1 << 20;
 
 /** True for index / manifest-list media types. */
 export function isIndexType(mediaType: string | undefined): boolean {
@@ -155,15 +154,9 @@ export class RegistryClient {
   async *blobChunks(ref: ImageReference, desc: Descriptor, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const ctx = ctxFor(ref, `downloading blob ${desc.digest} of ${ref.familiar}`);
     let offset = 0;
-    // Chunks are coalesced to ~1 MiB: far fewer writes and promise hops in the store than undici's 16–64 KiB pieces.
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const take = (): Buffer => {
-      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      return b;
-    };
+    // Chunks go to the store as undici delivers them (16–64 KiB): the store batches them into one writev per
+    // write in flight, without copying them into bigger buffers (a copy costs CPU and doubles the external
+    // memory that drives V8's garbage collections).
     for (let attempt = 1; ; attempt++) {
       const res = await this.transport.send({
         registry: ref.domain, method: "GET", path: `/v2/${ref.path}/blobs/${desc.digest}`,
@@ -182,11 +175,8 @@ export class RegistryClient {
             skip = 0;
           }
           offset += c.byteLength;
-          pending.push(c);
-          pendingBytes += c.byteLength;
-          if (pendingBytes >= COALESCE_BYTES) yield take();
+          yield c;
         }
-        if (pendingBytes > 0) yield take();
         return;
       } catch (err) {
         if (signal?.aborted || !isRetryableError(err) || offset >= desc.size) throw errorFromNetwork(err, ctx);

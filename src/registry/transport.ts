@@ -31,7 +31,7 @@ export interface TransportOptions {
   readonly credentials?: CredentialSource;
   readonly retry?: Partial<RetryPolicy>;
   readonly timeouts?: Partial<TransportTimeouts>;
-  /** Transfers in flight per registry host. Minimum 1. @default 4 */
+  /** Transfers in flight per registry host. Minimum 1. @default env TSBUILD_REGISTRY_CONCURRENCY, else DEFAULT_CONCURRENCY */
   readonly concurrencyPerHost?: number;
   /** A dispatcher to use instead of the built-in Agent (tests: undici MockAgent). Not closed by `close()`. */
   readonly dispatcher?: Dispatcher;
@@ -79,6 +79,15 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Transfers in flight per registry host unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 4;
+
+/** TSBUILD_REGISTRY_CONCURRENCY (a positive integer), for tuning without code; undefined when unset or invalid. */
+function envConcurrency(): number | undefined {
+  const n = Number(process.env.TSBUILD_REGISTRY_CONCURRENCY);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 export class Transport {
   /** What requests go through (the Agent with a redirect interceptor: blob GETs often redirect to storage). */
   readonly #agent: Dispatcher;
@@ -94,10 +103,12 @@ export class Transport {
 
   constructor(opts: TransportOptions = {}) {
     this.#timeouts = { connectMs: 15_000, headersMs: 60_000, bodyMs: 60_000, ...opts.timeouts };
+    this.#concurrency = Math.max(1, opts.concurrencyPerHost ?? envConcurrency() ?? DEFAULT_CONCURRENCY);
     this.#ownAgent = opts.dispatcher
       ? undefined
       : new Agent({
-          connections: 8,
+          // Room for every queued transfer plus manifest and token requests.
+          connections: Math.max(8, this.#concurrency + 2),
           keepAliveTimeout: 10_000,
           connect: { timeout: this.#timeouts.connectMs },
           headersTimeout: this.#timeouts.headersMs,
@@ -108,7 +119,6 @@ export class Transport {
     this.#insecure = new Set(opts.insecureRegistries ?? []);
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.#budget = new RetryBudget(this.#policy.budget);
-    this.#concurrency = Math.max(1, opts.concurrencyPerHost ?? 4);
     this.auth = new Authenticator(opts.credentials ?? { get: async () => undefined }, (url, init) => this.#fetchText(url, init));
   }
 

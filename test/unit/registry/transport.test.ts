@@ -1,6 +1,6 @@
 import { describe, it, expect } from "@jest/globals";
 import { MockAgent } from "undici";
-import { Transport, isLoopbackHost } from "../../../src/registry/transport.js";
+import { DEFAULT_CONCURRENCY, Transport, isLoopbackHost } from "../../../src/registry/transport.js";
 
 const ctx = { registry: "reg.test", action: "testing reg.test" };
 
@@ -17,6 +17,30 @@ describe("transport", () => {
     expect(t.baseUrl("my.lan:5000")).toBe("http://my.lan:5000");
     expect(t.baseUrl("other.lan:443")).toBe("http://other.lan:443");
     expect(t.baseUrl("my.lan:6000")).toBe("https://my.lan:6000");
+  });
+
+  it.each([
+    [undefined, undefined, DEFAULT_CONCURRENCY], ["2", undefined, 2], ["2", 3, 3], ["zero", undefined, DEFAULT_CONCURRENCY], ["0", undefined, DEFAULT_CONCURRENCY],
+  ] as const)("per-host concurrency: env %s, option %s -> %d in flight", async (env, opt, want) => {
+    const saved = process.env.TSBUILD_REGISTRY_CONCURRENCY;
+    if (env === undefined) delete process.env.TSBUILD_REGISTRY_CONCURRENCY;
+    else process.env.TSBUILD_REGISTRY_CONCURRENCY = env;
+    try {
+      const t = new Transport(opt === undefined ? {} : { concurrencyPerHost: opt });
+      let running = 0;
+      let peak = 0;
+      const task = async (): Promise<void> => {
+        peak = Math.max(peak, ++running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+      };
+      await Promise.all(Array.from({ length: 12 }, () => t.schedule("reg.test", 0, task)));
+      expect(peak).toBe(want);
+      await t.close();
+    } finally {
+      if (saved === undefined) delete process.env.TSBUILD_REGISTRY_CONCURRENCY;
+      else process.env.TSBUILD_REGISTRY_CONCURRENCY = saved;
+    }
   });
 
   it("retries 503 then succeeds, and stops once the budget is spent", async () => {

@@ -2,8 +2,10 @@ import { describe, it, expect, beforeEach, afterEach } from "@jest/globals";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { openContentStore, resolveRoot, type ContentStore } from "../../../src/store/index.js";
+import { syncDir } from "../../../src/store/content-store.js";
 import { sha256, type Digest } from "../../../src/util/digest.js";
 
 let dir: string;
@@ -65,6 +67,29 @@ describe("content store", () => {
     expect(s).toBe("456789");
   });
 
+  it("many small chunks (batched into writev calls) are stored whole and in order", async () => {
+    const parts = Array.from({ length: 3000 }, (_, i) => randomBytes(1 + ((i * 7919) % 3000)));
+    const all = Buffer.concat(parts);
+    const digest = sha256(all);
+    const info = await store.ingest({ digest, size: all.length }, Readable.from(parts));
+    expect(info).toEqual({ digest, size: all.length });
+    expect((await store.readBytes(digest)).equals(all)).toBe(true);
+  });
+
+  it("enforces the size limit inside a batched write and leaves nothing behind", async () => {
+    const parts = Array.from({ length: 2000 }, () => Buffer.alloc(1000, 1));
+    await expect(store.ingest({ size: 1_500_000 }, Readable.from(parts))).rejects.toMatchObject({ code: "TSB_STORE_SIZE_MISMATCH" });
+    expect(readdirSync(join(dir, "ingest"))).toEqual([]);
+    expect(readdirSync(join(dir, "blobs", "sha256"))).toEqual([]);
+  });
+
+  it("parallel ingests of different blobs all commit (directory fsyncs are shared)", async () => {
+    const datas = Array.from({ length: 12 }, () => randomBytes(64 * 1024));
+    const infos = await Promise.all(datas.map((d) => store.ingest({ digest: sha256(d) }, Readable.from([d]))));
+    expect(infos.map((i) => i.digest).sort()).toEqual(datas.map((d) => sha256(d)).sort());
+    expect(readdirSync(join(dir, "blobs", "sha256")).length).toBe(12);
+  });
+
   it("concurrent ingests of the same digest end with one blob", async () => {
     const data = Buffer.alloc(1 << 20, 7);
     const digest = sha256(data);
@@ -93,5 +118,29 @@ describe("content store", () => {
     expect(await reapStaleTemps(join(dir, "ingest"))).toEqual([`999999999.0123456789ab.${host}`]);
     // A foreign host cannot be checked, so it is kept; our own live pid is kept.
     expect(readdirSync(join(dir, "ingest")).sort()).toEqual([live.split("/").pop(), "999999999.0123456789ab.otherhost"].sort());
+  });
+});
+
+describe("syncDir (group-committed directory fsync)", () => {
+  it("a call made while an fsync runs waits for a fresh one, shared by every call queued meanwhile", async () => {
+    const order: string[] = [];
+    const a = syncDir(dir).then(() => order.push("a"));
+    const b = syncDir(dir).then(() => order.push("b"));
+    const c = syncDir(dir).then(() => order.push("c"));
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(["a", "b", "c"]);
+    // b and c shared one fsync: they settle in the same turn, after a.
+    const d = syncDir(dir);
+    const e = syncDir(dir);
+    expect(d).not.toBe(e);
+    const f = syncDir(dir);
+    expect(f).toBe(e);
+    await Promise.all([d, e, f]);
+  });
+
+  it("a failed fsync fails its callers only", async () => {
+    const missing = join(dir, "nope");
+    await expect(syncDir(missing)).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(syncDir(dir)).resolves.toBeUndefined();
   });
 });
