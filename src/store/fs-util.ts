@@ -69,15 +69,18 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /**
  * Replace `path` atomically with `data`: write a sibling temp file, fsync it, rename it over `path`, fsync the
- * directory. Readers see the old or the new content, never a mix.
+ * directory. Readers see the old or the new content, never a mix. With `durable: false` both fsyncs are skipped:
+ * readers still never see a mix, but a crash may lose the file or leave it empty (for records that only matter
+ * while their writer lives, such as leases).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, opts: { readonly durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const dir = dirname(path);
   const tmp = join(dir, tempName(".tmp"));
   const fh = await open(tmp, "wx", mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });
@@ -90,7 +93,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 /** `stat` that returns undefined for ENOENT. */

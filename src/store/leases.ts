@@ -1,6 +1,9 @@
 /**
  * Leases: `leases/<id>.json` files naming digests and snapshot keys that GC must keep until the lease expires or
  * is deleted. Producers take one before writing content that nothing references yet (a pull in progress, a build).
+ * Lease files are renamed into place but not fsynced: a lease only protects content from GC while its holder
+ * lives, a crash ends the holder too, and an unreadable lease file is ignored (saves two fsyncs, up to ~0.1 s on
+ * a busy disk, at the start of every pull and build).
  */
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, rm } from "node:fs/promises";
@@ -47,7 +50,7 @@ export async function createLease(layout: RootLayout, opts: CreateLeaseOptions =
     snapshots: [...(opts.snapshots ?? [])],
     ...(opts.labels ? { labels: opts.labels } : {}),
   };
-  await writeFileAtomic(leasePath(layout, lease.id), JSON.stringify(lease));
+  await writeFileAtomic(leasePath(layout, lease.id), JSON.stringify(lease), 0o644, { durable: false });
   return lease;
 }
 
@@ -66,7 +69,7 @@ export async function addToLease(
       digests: [...new Set([...cur.digests, ...(add.digests ?? [])])],
       snapshots: [...new Set([...cur.snapshots, ...(add.snapshots ?? [])])],
     };
-    await writeFileAtomic(leasePath(layout, id), JSON.stringify(next));
+    await writeFileAtomic(leasePath(layout, id), JSON.stringify(next), 0o644, { durable: false });
     return next;
   });
 }
