@@ -13,7 +13,6 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { promisify } from "node:util";
-import { Decompressor } from "@cloudpss/zstd";
 import tar from "tar-stream";
 import { FileOpError, fsFailure } from "./file-errors.js";
 import type { Owner } from "./file-owner.js";
@@ -33,15 +32,18 @@ export function detectCompression(head: Buffer): ArchiveCompression {
   return "none";
 }
 
-function decompress(file: string, kind: ArchiveCompression): Readable {
+/** The decompressed bytes of `file` (the zstd addon is loaded only for a zstd archive). */
+async function decompress(file: string, kind: ArchiveCompression): Promise<Readable> {
   const input = createReadStream(file);
   switch (kind) {
     case "none":
       return input;
     case "gzip":
       return input.pipe(createGunzip());
-    case "zstd":
+    case "zstd": {
+      const { Decompressor } = await import("@cloudpss/zstd");
       return input.pipe(new Decompressor());
+    }
     case "bzip2":
     case "xz": {
       const child = spawn(kind === "xz" ? "xz" : "bzip2", ["-dc"], { stdio: ["pipe", "pipe", "ignore"] });
@@ -91,7 +93,7 @@ export async function detectArchive(file: string): Promise<ArchiveCompression | 
     await fh.close();
   }
   const kind = detectCompression(head);
-  const stream = decompress(file, kind);
+  const stream = await decompress(file, kind);
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -132,7 +134,7 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCo
   const dest = (await resolveInRoot(t.root, cleanAbs(destPath))).path;
   await mkdirAll(t.root, dest, 0o755, t.owner);
   const extract = tar.extract();
-  const source = decompress(file, kind);
+  const source = await decompress(file, kind);
   const feeding = pipeline(source, extract).catch((err: unknown) => {
     throw new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot read archive ${posix.basename(file)}: ${(err as Error).message}`, { cause: err, hint: "the archive is corrupt or truncated" });
   });

@@ -11,7 +11,7 @@ import { mkdir, rm, utimes } from "node:fs/promises";
 import { posix, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Agent, interceptors, request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256, type Digest } from "../util/digest.js";
 import type { HttpSource, Vertex } from "../graph/index.js";
@@ -31,10 +31,14 @@ export interface HttpDownload {
 export type HttpDownloads = Map<string, Promise<HttpDownload>>;
 
 const MAX_REDIRECTS = 10;
-let dispatcher: Dispatcher | undefined;
-function httpDispatcher(): Dispatcher {
-  dispatcher ??= new Agent({ connect: { timeout: 30_000 } }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
-  return dispatcher;
+let http: Promise<{ readonly request: typeof import("undici").request; readonly dispatcher: Dispatcher }> | undefined;
+/** undici (loaded on the first download, not at start-up) and its redirect-following dispatcher. */
+function httpClient(): Promise<{ readonly request: typeof import("undici").request; readonly dispatcher: Dispatcher }> {
+  http ??= import("undici").then(({ Agent, interceptors, request }) => ({
+    request,
+    dispatcher: new Agent({ connect: { timeout: 30_000 } }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
+  }));
+  return http;
 }
 
 /** The file name BuildKit picks: the given one, Content-Disposition's, the URL's last path element, or `index`. */
@@ -68,7 +72,8 @@ async function download(source: HttpSource, env: OpEnv, signal: AbortSignal): Pr
     new OpsError("TSB_OPS_HTTP_FAILED", `failed to download ${shown}: ${why}`, { cause, hint: "check the URL and the network (proxy variables are honoured by RUN only)" });
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(url, { dispatcher: httpDispatcher(), signal, headers: { "user-agent": "tsbuild" } });
+    const { request, dispatcher } = await httpClient();
+    res = await request(url, { dispatcher, signal, headers: { "user-agent": "tsbuild" } });
   } catch (err) {
     if (signal.aborted) throw err;
     throw fail((err as Error).message, err);

@@ -3,7 +3,7 @@
  * loopback or listed as insecure), authentication round trips, retries within a shared budget, timeouts, and
  * per-host queues (4 transfers per host; manifests jump the line). `close()` ends keep-alive sockets.
  */
-import { Agent, interceptors, request, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import PQueue from "p-queue";
 import type { IncomingHttpHeaders } from "node:http";
 import { Authenticator } from "./auth.js";
@@ -82,6 +82,11 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
 /** Transfers in flight per registry host unless told otherwise. */
 export const DEFAULT_CONCURRENCY = 4;
 
+type Undici = typeof import("undici");
+let undici: Promise<Undici> | undefined;
+/** undici, imported on first use (~100 CommonJS modules: tens of milliseconds of start-up otherwise). */
+const loadUndici = (): Promise<Undici> => (undici ??= import("undici"));
+
 /** TSBUILD_REGISTRY_CONCURRENCY (a positive integer), for tuning without code; undefined when unset or invalid. */
 function envConcurrency(): number | undefined {
   const n = Number(process.env.TSBUILD_REGISTRY_CONCURRENCY);
@@ -89,10 +94,14 @@ function envConcurrency(): number | undefined {
 }
 
 export class Transport {
-  /** What requests go through (the Agent with a redirect interceptor: blob GETs often redirect to storage). */
-  readonly #agent: Dispatcher;
-  /** The Agent we created and must destroy; undefined when the caller injected a dispatcher. */
-  readonly #ownAgent: Agent | undefined;
+  /**
+   * What requests go through (the Agent with a redirect interceptor: blob GETs often redirect to storage), made on
+   * the first request: undici is loaded only then, so builds that never talk to a registry do not pay for it.
+   */
+  #agent: Promise<{ readonly request: Undici["request"]; readonly dispatcher: Dispatcher }> | undefined;
+  /** The Agent we created and must destroy; undefined when the caller injected a dispatcher or none was needed yet. */
+  #ownAgent: Agent | undefined;
+  readonly #injected: Dispatcher | undefined;
   readonly #insecure: ReadonlySet<string>;
   readonly #policy: RetryPolicy;
   readonly #budget: RetryBudget;
@@ -104,18 +113,7 @@ export class Transport {
   constructor(opts: TransportOptions = {}) {
     this.#timeouts = { connectMs: 15_000, headersMs: 60_000, bodyMs: 60_000, ...opts.timeouts };
     this.#concurrency = Math.max(1, opts.concurrencyPerHost ?? envConcurrency() ?? DEFAULT_CONCURRENCY);
-    this.#ownAgent = opts.dispatcher
-      ? undefined
-      : new Agent({
-          // Room for every queued transfer plus manifest and token requests.
-          connections: Math.max(8, this.#concurrency + 2),
-          keepAliveTimeout: 10_000,
-          connect: { timeout: this.#timeouts.connectMs },
-          headersTimeout: this.#timeouts.headersMs,
-          bodyTimeout: this.#timeouts.bodyMs,
-        });
-    // undici's redirect handler drops Authorization when a redirect leaves the origin.
-    this.#agent = (opts.dispatcher ?? this.#ownAgent!).compose(interceptors.redirect({ maxRedirections: 5 }));
+    this.#injected = opts.dispatcher;
     this.#insecure = new Set(opts.insecureRegistries ?? []);
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.#budget = new RetryBudget(this.#policy.budget);
@@ -157,19 +155,37 @@ export class Transport {
     ) as Promise<T>;
   }
 
+  /** undici's `request` and the dispatcher (created on first use). */
+  #http(): Promise<{ readonly request: Undici["request"]; readonly dispatcher: Dispatcher }> {
+    this.#agent ??= loadUndici().then(({ Agent, interceptors, request }) => {
+      const base = this.#injected ?? (this.#ownAgent = new Agent({
+        // Room for every queued transfer plus manifest and token requests.
+        connections: Math.max(8, this.#concurrency + 2),
+        keepAliveTimeout: 10_000,
+        connect: { timeout: this.#timeouts.connectMs },
+        headersTimeout: this.#timeouts.headersMs,
+        bodyTimeout: this.#timeouts.bodyMs,
+      }));
+      // undici's redirect handler drops Authorization when a redirect leaves the origin.
+      return { request, dispatcher: base.compose(interceptors.redirect({ maxRedirections: 5 })) };
+    });
+    return this.#agent;
+  }
+
   /** Send a request with authentication and retries. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
     const url = /^https?:\/\//.test(req.path) ? req.path : `${this.baseUrl(req.registry)}${req.path}`;
     let authorization = await this.auth.authorize(req.registry, req.scopes);
     let authTried = false;
     let attempt = 0;
+    const { request, dispatcher } = await this.#http();
     for (;;) {
       attempt++;
       let res: Dispatcher.ResponseData;
       try {
         res = await request(url, {
           method: req.method,
-          dispatcher: this.#agent,
+          dispatcher,
           headers: { ...req.headers, ...(authorization ? { authorization } : {}) },
           body: req.body?.() as never,
           signal: req.signal,
@@ -218,9 +234,10 @@ export class Transport {
   /** Plain fetch for token servers (no auth challenge handling; retries on connection errors and 5xx). */
   async #fetchText(url: string, init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
     const registry = new URL(url).host;
+    const { request, dispatcher } = await this.#http();
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await request(url, { method: init.method, headers: init.headers, body: init.body, dispatcher: this.#agent });
+        const res = await request(url, { method: init.method, headers: init.headers, body: init.body, dispatcher });
         if (isRetryableStatus(res.statusCode) && (await this.#backoff(attempt, parseRetryAfter(header(res.headers, "retry-after")), undefined))) {
           await res.body.dump();
           continue;
@@ -236,6 +253,7 @@ export class Transport {
   /** Close keep-alive connections (otherwise the process lingers ~0.4 s after a command). Idempotent. */
   async close(): Promise<void> {
     for (const q of this.#queues.values()) q.clear();
+    await this.#agent?.catch(() => undefined);
     const a = this.#ownAgent;
     if (a && !a.closed && !a.destroyed) await a.destroy();
   }

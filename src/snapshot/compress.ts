@@ -9,8 +9,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Duplex, PassThrough, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { constants, createGzip } from "node:zlib";
-import { Compressor } from "@cloudpss/zstd";
 import type { Digest } from "../util/digest.js";
 import { LayerError } from "./errors.js";
 import type { Compression } from "./types.js";
@@ -87,7 +87,7 @@ export function createCompressor(compression: Compression, level?: number, backe
       }
       const backend = backends.zstd ?? "auto";
       if (backend === "cli" || (backend === "auto" && hasTool("zstd"))) return toolStream("zstd", ["-q", "-c", `-${l}`, `-T${threads}`, "--no-progress"]);
-      return new Compressor(l);
+      return lazyStream(async () => new (await import("@cloudpss/zstd")).Compressor(l));
     }
     case "gzip": {
       const l = level ?? 6;
@@ -99,4 +99,19 @@ export function createCompressor(compression: Compression, level?: number, backe
       return createGzip({ level: l, strategy: constants.Z_DEFAULT_STRATEGY });
     }
   }
+}
+
+/**
+ * A duplex over a transform made asynchronously (the zstd addon is imported on first use, not at start-up): writes
+ * wait in the outer buffer until it exists; its errors destroy the outer stream.
+ */
+function lazyStream(make: () => Promise<Duplex>): Duplex {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const outer = Duplex.from({ writable: input, readable: output });
+  make().then(
+    (inner) => pipeline(input, inner, output).catch((e: unknown) => outer.destroy(e as Error)),
+    (e: unknown) => outer.destroy(e as Error),
+  );
+  return outer;
 }

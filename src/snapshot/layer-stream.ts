@@ -4,7 +4,6 @@
  */
 import { PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { Decompressor } from "@cloudpss/zstd";
 import tar from "tar-stream";
 
 /** Read the first `n` bytes without consuming them. */
@@ -38,7 +37,11 @@ export function peek(stream: Readable, n: number): Promise<{ head: Buffer; strea
 export async function decompressLayer(input: Readable): Promise<{ stream: Readable; format: "gzip" | "zstd" | "none" }> {
   const { head, stream } = await peek(input, 4);
   if (head[0] === 0x1f && head[1] === 0x8b) return { stream: stream.pipe(createGunzip()), format: "gzip" };
-  if (head.equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return { stream: stream.pipe(new Decompressor()), format: "zstd" };
+  if (head.equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) {
+    // The zstd addon costs tens of milliseconds to load: only when a zstd layer shows up.
+    const { Decompressor } = await import("@cloudpss/zstd");
+    return { stream: stream.pipe(new Decompressor()), format: "zstd" };
+  }
   return { stream: stream.pipe(new PassThrough()), format: "none" };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Driver selection: try an overlay mount (with userxattr, then without) in a scratch dir under the root once
- * per process and root, and fall back to the copy driver, keeping the reason for the report.
+ * per process and root, and fall back to the copy driver, keeping the reason for the report. A working probe is
+ * remembered in the root until the next boot (or another kernel, filesystem or id mapping).
  */
-import { mkdir, mkdtemp, rm, writeFile, lstat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile, lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { CopySnapshotter } from "./copy.js";
 import { SnapshotError } from "./errors.js";
@@ -35,8 +36,53 @@ export function probeOverlay(root: string): Promise<OverlayProbe> {
   return p;
 }
 
+/** Where a successful probe is remembered. */
+export const PROBE_FILE = "overlay-probe.json";
+
+/**
+ * What a remembered probe is valid for: this boot, kernel, filesystem of the root and id mapping (a probe made
+ * as real root says nothing about a user namespace session, and a remount of the root's filesystem may change).
+ */
+export async function probeKey(root: string): Promise<string | undefined> {
+  try {
+    const [boot, kernel, uidMap, st] = await Promise.all([
+      readFile("/proc/sys/kernel/random/boot_id", "utf8"),
+      readFile("/proc/sys/kernel/osrelease", "utf8"),
+      readFile("/proc/self/uid_map", "utf8"),
+      stat(root),
+    ]);
+    return JSON.stringify([boot.trim(), kernel.trim(), uidMap.trim().split(/\s+/).join(" "), st.dev, st.ino]);
+  } catch {
+    return undefined;
+  }
+}
+
 async function runProbe(root: string): Promise<OverlayProbe> {
   await mkdir(root, { recursive: true });
+  const key = await probeKey(root);
+  const file = join(root, PROBE_FILE);
+  if (key !== undefined) {
+    try {
+      const saved = JSON.parse(await readFile(file, "utf8")) as { key?: unknown; userxattr?: unknown };
+      if (saved.key === key && typeof saved.userxattr === "boolean") {
+        return { ok: true, userxattr: saved.userxattr, reason: `overlayfs${saved.userxattr ? " with userxattr" : ""}` };
+      }
+    } catch {
+      // absent or unreadable: probe
+    }
+  }
+  const probe = await mountProbe(root);
+  if (probe.ok && key !== undefined) {
+    // Only a working probe is remembered: a failure is cheap to find again and may be transient.
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ key, userxattr: probe.userxattr }))
+      .then(() => rename(tmp, file))
+      .catch(() => rm(tmp, { force: true }));
+  }
+  return probe;
+}
+
+async function mountProbe(root: string): Promise<OverlayProbe> {
   const dir = await mkdtemp(join(root, "probe-"));
   try {
     await Promise.all(["l", "u", "w", "m"].map((d) => mkdir(join(dir, d))));
