@@ -189,13 +189,15 @@ try {
     console.log(`${String(r.run).padEnd(4)} ${r.op.padEnd(5)} ${r.tool.padEnd(12)} ${r.ms.toFixed(0).padStart(7)} (${mbps(r.ms).padStart(4)})   ${r.cpu.toFixed(0).padStart(6)}   ${r.rssMb.toFixed(0).padStart(6)}   ${(r.ms / sk.ms).toFixed(2)}×`);
   }
   const best = (op, tool, k = "ms") => Math.min(...rows.filter((r) => r.op === op && r.tool === tool).map((r) => r[k]));
-  const median = (op, tool) => {
-    const xs = rows.filter((r) => r.op === op && r.tool === tool).map((r) => r.ms).sort((a, b) => a - b);
-    return xs[Math.floor((xs.length - 1) / 2)];
+  // Median of the per-run ratios: each run pairs tools measured within the same minute (load drifts between runs).
+  const medianRatio = (op, tool) => {
+    const xs = rows.filter((r) => r.op === op && r.tool === tool)
+      .map((r) => r.ms / rows.find((x) => x.run === r.run && x.op === op && x.tool === "skopeo").ms).sort((a, b) => a - b);
+    return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
   };
   for (const op of only) {
     for (const v of variants) {
-      console.log(`${op} ${v.name}: best-of-${runs} ${(best(op, v.name) / best(op, "skopeo")).toFixed(2)}×, median ${(median(op, v.name) / median(op, "skopeo")).toFixed(2)}×, best CPU ${best(op, v.name, "cpu").toFixed(0)} ms vs skopeo ${best(op, "skopeo", "cpu").toFixed(0)} ms (target ≤ 1.10×)`);
+      console.log(`${op} ${v.name}: best-of-${runs} ${(best(op, v.name) / best(op, "skopeo")).toFixed(2)}×, median of run ratios ${medianRatio(op, v.name).toFixed(2)}×, best CPU ${best(op, v.name, "cpu").toFixed(0)} ms vs skopeo ${best(op, "skopeo", "cpu").toFixed(0)} ms (target ≤ 1.10×)`);
     }
   }
 } finally {
