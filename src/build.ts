@@ -16,8 +16,8 @@ import { compileText, parsePlatform, type CompileResult } from "./frontend/index
 import { openImageStore, parseReference, type Descriptor } from "./image/index.js";
 import { asImageMetaResolver, createFileOp, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
 import { noProgress, type ProgressSink } from "./progress/events.js";
-import { openRegistry } from "./registry/index.js";
-import { createSnapshotter } from "./snapshot/index.js";
+import { openRegistry, type Registry } from "./registry/index.js";
+import { createSnapshotter, SessionlessSnapshotter } from "./snapshot/index.js";
 import { explainMisses, solve, type BuildRecord, type MissExplanation, type VertexOutcome } from "./solver/index.js";
 import { openContentStore, resolveRoot, rootLayout } from "./store/index.js";
 import { loadBuildRecords, makeBuildRecord, saveBuildRecord } from "./build-records.js";
@@ -67,6 +67,12 @@ export interface BuildOptions {
   readonly cacheFrom?: readonly CacheImportSpec[];
   /** `--cache-to`: where to export this build's cache. */
   readonly cacheTo?: readonly CacheExportSpec[];
+  /**
+   * Run outside the session: snapshots are only looked up and no step may run, so only a fully cached build whose
+   * layers are already exported succeeds; anything else rejects (then build again inside the session). Used by the
+   * CLI to finish cached rebuilds without re-executing itself. @default false
+   */
+  readonly sessionless?: boolean;
 }
 
 export interface BuildResult {
@@ -87,7 +93,7 @@ export interface BuildResult {
 
 /** Build a Dockerfile. Must run as session root (see `ensureSession`). */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
-  const session = currentSession();
+  const session = opts.sessionless ? { uidMap: IDENTITY, gidMap: IDENTITY } : currentSession();
   if (!session) {
     throw new TsbuildError("TSB_BUILD_NO_SESSION", "tsbuild build must run inside tsbuild's namespace session", {
       hint: "use the tsbuild CLI, or call ensureSession() from src/executor before build()",
@@ -104,11 +110,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const layout = rootLayout(root);
   const store = await openContentStore(root);
   const images = await openImageStore(root);
-  const snapshotter = await createSnapshotter(layout.snapshots);
+  const snapshotter = opts.sessionless ? new SessionlessSnapshotter(layout.snapshots) : await createSnapshotter(layout.snapshots);
   // Everything this build uses or makes is leased until it ends, so a concurrent `tsbuild prune` keeps it.
   const lease = await BuildLease.start(layout);
   const refs = new LeasedRefManager({ snapshotter, store, layout }, lease);
-  const registry = openRegistry({ root, insecureRegistries: opts.insecureRegistries ?? [] });
+  const registry = opts.sessionless ? noRegistry : openRegistry({ root, insecureRegistries: opts.insecureRegistries ?? [] });
   const opened: BuildContext[] = [];
   try {
     const contexts = new Map<string, () => Promise<BuildContext>>();
@@ -130,7 +136,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       registry,
       snapshotter,
       refs,
-      sandbox: createSandbox(),
+      sandbox: opts.sessionless ? noSandbox : createSandbox(),
       uidMap: session.uidMap,
       gidMap: session.gidMap,
       contexts,
@@ -234,6 +240,22 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await lease.release().catch(() => {});
   }
 }
+
+/** Outside the session (`sessionless`): ids are not remapped, and no step runs. */
+const IDENTITY = [{ containerId: 0, hostId: 0, size: 4294967295 }] as const;
+const needsSession = (what: string) => (): Promise<never> =>
+  Promise.reject(new TsbuildError("TSB_BUILD_NEEDS_SESSION", `${what} needs tsbuild's session`, { hint: "build through the tsbuild CLI, or without sessionless" }));
+const noSandbox = { run: needsSession("a step that runs") };
+/** Outside the session nothing is pulled: a base image that is not stored yet means real work, done in the session. */
+const noRegistry: Registry = {
+  resolve: needsSession("resolving an image in a registry"),
+  pull: needsSession("pulling an image"),
+  push: needsSession("pushing an image"),
+  fetchBlob: needsSession("fetching a blob"),
+  noteBlobSources: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+  [Symbol.asyncDispose]: () => Promise.resolve(),
+};
 
 /** A `--build-context NAME=docker-image://…|oci-layout://…` as the image resolver's source (reference checked here). */
 function imageContextSource(c: Exclude<NamedContext, { kind: "local" }>): ImageContextSource {

@@ -62,9 +62,21 @@ export async function main(argv: readonly string[]): Promise<number> {
 async function enterSessionEarly(argv: readonly string[]): Promise<number | undefined> {
   if (argv[0] !== "build" || process.env.TSBUILD_SESSION === "1") return undefined;
   if (argv.some((a) => a === "--help" || a === "-h" || a.startsWith("--check"))) return undefined;
+  // A rebuild that may be fully cached is tried outside the session first (build-fast.ts): no early re-exec.
+  if (mayBeCached(argv)) return undefined;
   const { ensureSession } = await import("../executor/index.js");
   const outcome = await ensureSession(process.argv.slice(1));
   return outcome.inside ? undefined : outcome.exitCode;
+}
+
+/**
+ * Flags under which `tsbuild build` tries the cached path before entering the session (a quick look at argv; the
+ * build command decides with the parsed flags, see mayTryCached in build-fast.ts).
+ */
+function mayBeCached(argv: readonly string[]): boolean {
+  if (process.env.TSBUILD_FASTPATH === "0") return false;
+  const sure = /^(--no-cache|--no-cache-filter|--push|--load|--output|-o|--cache-to|--cache-from|--explain)(=|$)|^-o./;
+  return !argv.some((a) => sure.test(a));
 }
 
 export { EXIT_FAIL, EXIT_OK, EXIT_USAGE };

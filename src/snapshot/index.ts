@@ -10,6 +10,7 @@ export type {
 export { createSnapshotter, probeOverlay, type OverlayProbe, type SnapshotterOptions } from "./probe.js";
 export { OverlaySnapshotter, type OverlayOptions } from "./overlay.js";
 export { CopySnapshotter } from "./copy.js";
+export { SessionlessSnapshotter, NEEDS_SESSION } from "./sessionless.js";
 export { exportLayer, writeLayerTar, type ExportOptions } from "./diff.js";
 export { applyLayer, type ApplyOptions, type ApplyResult } from "./apply.js";
 export { LAYER_MEDIA_TYPES } from "./compress.js";

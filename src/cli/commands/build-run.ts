@@ -96,9 +96,14 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
   const options = await toBuildOptions(a, process.env);
   const { parseProgressMode } = await import("../../progress/index.js");
   const mode = parseProgressMode(a.quiet ? "quiet" : a.progress);
-  const { ensureSession } = await import("../../executor/index.js");
-  const outcome = await ensureSession(process.argv.slice(1));
-  if (!outcome.inside) return outcome.exitCode;
+  // A fully cached rebuild finishes here, outside the session; anything else builds again inside it.
+  const { mayTryCached, tryCachedBuild } = await import("./build-fast.js");
+  const cached = mayTryCached(a, options, process.env) ? await tryCachedBuild(options) : undefined;
+  if (!cached) {
+    const { ensureSession } = await import("../../executor/index.js");
+    const outcome = await ensureSession(process.argv.slice(1));
+    if (!outcome.inside) return outcome.exitCode;
+  }
 
   const [{ build }, progressRoom, { renderError }, { resolveRoot }] = await Promise.all([
     import("../../build.js"),
@@ -121,14 +126,16 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
   const onSignal = (): void => ac.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const started = Date.now();
+  const started = cached?.started ?? Date.now();
   const dockerfilePath = options.dockerfile ?? join(options.contextDir, "Dockerfile");
   const dockerfileText = await readFile(dockerfilePath, "utf8").catch(() => undefined);
   try {
-    const result = await build({
+    const progress = teeProgress(renderer.write, ring.write, files.write);
+    if (cached) for (const e of cached.events) progress(e);
+    const result = cached?.result ?? await build({
       ...options,
       ...(dockerfileText !== undefined ? { dockerfileText } : {}),
-      progress: teeProgress(renderer.write, ring.write, files.write), signal: ac.signal, stdout: process.stdout });
+      progress, signal: ac.signal, stdout: process.stdout });
     renderer.summary({
       ...(result.imageId ? { digest: result.imageId } : {}),
       tags: result.names,
