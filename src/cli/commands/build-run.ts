@@ -146,6 +146,10 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
       const { formatMisses } = await import("../../solver/index.js");
       process.stderr.write(formatMisses(result.explain.misses, result.explain.record));
     }
+    if (a.load && result.manifest && result.imageId) {
+      const { loadIntoDocker } = await import("./docker-load.js");
+      await loadIntoDocker({ root, manifest: result.manifest, names: result.names, imageId: result.imageId }, process.stderr);
+    }
     if (a.quiet && result.imageId) process.stdout.write(`${result.imageId}\n`);
     return 0;
   } catch (err) {
