@@ -36,7 +36,7 @@ export interface RootCheckOptions {
 
 const ALIVE = (name: string): boolean => {
   const o = tempOwner(name);
-  return o !== undefined && isOwnerAlive(o.pid, o.host);
+  return o !== undefined && isOwnerAlive(o.pid, o.host, o.start);
 };
 
 /** Look for what dead processes left in a tsbuild root. Only reads. */

@@ -3,40 +3,60 @@
  * and atomic whole-file writes (tmp + fsync + rename + fsync dir).
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "-");
 
+/** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), or undefined if unknown. */
+function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: fields after it follow the last ')'.
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return start === undefined ? undefined : Number(start);
+  } catch {
+    return undefined;
+  }
+}
+
+const OWN_START = processStart(process.pid);
+
 /**
- * A temp file name that records its owner: `<pid>.<random>.<host>[suffix]`. Stale-file reaping relies on it: a file
+ * A temp file name that records its owner: `<pid>-<start>.<random>.<host>[suffix]` (start: the process start time,
+ * so a reused pid is told apart; pids wrap quickly where pid_max is 32768). Stale-file reaping relies on it: a file
  * is removed only when its owner process is known to be gone.
  */
 export function tempName(suffix = ""): string {
-  return `${process.pid}.${randomBytes(6).toString("hex")}.${HOST}${suffix}`;
+  const owner = OWN_START === undefined ? `${process.pid}` : `${process.pid}-${OWN_START}`;
+  return `${owner}.${randomBytes(6).toString("hex")}.${HOST}${suffix}`;
 }
 
-/** The owner of a file named by `tempName`, or undefined for foreign names. */
-export function tempOwner(name: string): { readonly pid: number; readonly host: string } | undefined {
-  const m = /^(\d+)\.[0-9a-f]{12}\.([A-Za-z0-9.-]+?)(\.tmp)?$/.exec(name);
+/** The owner of a file named by `tempName` (also the older `<pid>.<random>.<host>` form), or undefined. */
+export function tempOwner(name: string): { readonly pid: number; readonly host: string; readonly start?: number } | undefined {
+  const m = /^(\d+)(?:-(\d+))?\.[0-9a-f]{12}\.([A-Za-z0-9.-]+?)(\.tmp)?$/.exec(name);
   if (!m) return undefined;
-  return { pid: Number(m[1]), host: m[2]! };
+  return { pid: Number(m[1]), host: m[3]!, ...(m[2] !== undefined ? { start: Number(m[2]) } : {}) };
 }
 
 /**
  * Whether the process `pid` on `host` may still be running. Other hosts are assumed alive (we cannot tell), and
- * EPERM means the process exists under another user.
+ * EPERM means the process exists under another user. With `start`, a live process with another start time is a
+ * reused pid: the owner is gone.
  */
-export function isOwnerAlive(pid: number, host: string): boolean {
+export function isOwnerAlive(pid: number, host: string, start?: number): boolean {
   if (host !== HOST) return true;
-  if (pid === process.pid) return true;
+  if (pid === process.pid) return start === undefined || OWN_START === undefined || start === OWN_START;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  if (start === undefined) return true;
+  const actual = processStart(pid);
+  return actual === undefined || actual === start;
 }
 
 /** Remove files in `dir` named by `tempName` whose owner process is gone. Returns the names removed. */
@@ -50,7 +70,7 @@ export async function reapStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const owner = tempOwner(name);
-    if (!owner || isOwnerAlive(owner.pid, owner.host)) continue;
+    if (!owner || isOwnerAlive(owner.pid, owner.host, owner.start)) continue;
     await rm(join(dir, name), { force: true, recursive: true });
     removed.push(name);
   }

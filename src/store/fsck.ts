@@ -31,7 +31,7 @@ export async function fsck(store: ContentStore, opts: Pick<PruneOptions, "provid
   }
   const partial = (await readdir(store.layout.ingest).catch(() => [] as string[])).map((name) => {
     const o = tempOwner(name);
-    return { name, live: o ? isOwnerAlive(o.pid, o.host) : false };
+    return { name, live: o ? isOwnerAlive(o.pid, o.host, o.start) : false };
   });
   const { byKind } = await collectRoots(store, { ...opts, dryRun: true });
   // Leases may name content that is still to come (a pull takes its lease first, and may be killed before the

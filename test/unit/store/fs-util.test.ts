@@ -33,3 +33,20 @@ describe("leases (written without fsync)", () => {
     expect((await listLeases(layout)).map((l) => l.id)).toEqual([good.id]);
   });
 });
+
+describe("temp names carry the owner's start time", () => {
+  it("tells a reused pid apart", async () => {
+    const { tempName, tempOwner, isOwnerAlive } = await import("../../../src/store/fs-util.js");
+    const o = tempOwner(tempName(".tmp"))!;
+    expect(o.pid).toBe(process.pid);
+    expect(typeof o.start).toBe("number");
+    expect(isOwnerAlive(o.pid, o.host, o.start)).toBe(true);
+    // Same pid, another start time: the process that made the file is gone.
+    expect(isOwnerAlive(o.pid, o.host, o.start! + 1)).toBe(false);
+    // A live process (pid 1) with a different start time is not the owner; without a start time it may be.
+    expect(isOwnerAlive(1, o.host, 123456789)).toBe(false);
+    expect(isOwnerAlive(1, o.host)).toBe(true);
+    // The older form without a start time still parses.
+    expect(tempOwner(`42.0123456789ab.${o.host}`)).toEqual({ pid: 42, host: o.host });
+  });
+});
