@@ -19,7 +19,7 @@ import { noProgress, type ProgressSink } from "./progress/events.js";
 import { openRegistry, type Registry } from "./registry/index.js";
 import { createSnapshotter, SessionlessSnapshotter } from "./snapshot/index.js";
 import { explainMisses, solve, type BuildRecord, type MissExplanation, type VertexOutcome } from "./solver/index.js";
-import { openContentStore, resolveRoot, rootLayout } from "./store/index.js";
+import { openContentStore, reapRootTemps, resolveRoot, rootLayout } from "./store/index.js";
 import { loadBuildRecords, makeBuildRecord, saveBuildRecord } from "./build-records.js";
 import type { NamedContext } from "./build-options.js";
 
@@ -238,6 +238,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await registry.close().catch(() => {});
     await snapshotter.close().catch(() => {});
     await lease.release().catch(() => {});
+    await reapRootTemps(layout).catch(() => {});
   }
 }
 

@@ -25,6 +25,23 @@ import type {
 
 const prepared = new Map<string, Promise<void>>();
 
+/**
+ * Remove temp files of dead processes in the root (ingest, images, leases, tmp, cache/<kind>/). Safe at any time:
+ * a live owner's files are kept. Runs when a root is first opened and again when a build ends, since a killed
+ * process's helpers may still be exiting when the next build opens the root.
+ */
+export async function reapRootTemps(layout: RootLayout): Promise<void> {
+  for (const dir of [layout.ingest, layout.images, layout.leases, layout.tmp]) await reapStaleTemps(dir);
+  // Other rooms keep records under cache/<kind>/ written with writeFileAtomic: a killed writer's temp file.
+  let entries: import("node:fs").Dirent[] = [];
+  try {
+    entries = await readdir(layout.cache, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) await reapStaleTemps(join(layout.cache, e.name));
+}
+
 /** Create the root's directories and reap stale temp files, once per process and root. */
 export function prepareRoot(layout: RootLayout): Promise<void> {
   let p = prepared.get(layout.root);
@@ -34,9 +51,7 @@ export function prepareRoot(layout: RootLayout): Promise<void> {
         for (const dir of [layout.blobs, layout.ingest, layout.images, layout.leases, layout.locks, layout.snapshots, layout.cache, layout.tmp]) {
           await mkdir(dir, { recursive: true });
         }
-        for (const dir of [layout.ingest, layout.images, layout.leases, layout.tmp]) await reapStaleTemps(dir);
-        // Other rooms keep records under cache/<kind>/ written with writeFileAtomic: a killed writer's temp file.
-        for (const e of await readdir(layout.cache, { withFileTypes: true })) if (e.isDirectory()) await reapStaleTemps(join(layout.cache, e.name));
+        await reapRootTemps(layout);
       } catch (err) {
         prepared.delete(layout.root);
         throw ioError(`cannot prepare tsbuild root ${layout.root}`, err);

@@ -13,7 +13,7 @@
  *   tmp/                 scratch space on the root's filesystem; name entries with `tempName()`
  */
 export { resolveRoot, rootLayout, type ResolveRootOptions, type RootLayout } from "./root.js";
-export { openContentStore } from "./content-store.js";
+export { openContentStore, reapRootTemps } from "./content-store.js";
 export { StoreError, type StoreErrorCode } from "./errors.js";
 export { tempName, writeFileAtomic, fsyncDir } from "./fs-util.js";
 export { acquireLock, withLock, type LockHandle, type LockOptions } from "./lock.js";
