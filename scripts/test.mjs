@@ -3,7 +3,7 @@
 // (`*.sandbox.test.ts`, inside `tsbuild unshare`) and the end-to-end tests (`*.e2e.test.ts`, as the plain user) a
 // second time as an unprivileged user with subuid/subgid ranges, so the rootless path is tested for real. Extra arguments are passed to jest (e.g. `npm test -- test/unit/parser`).
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -16,6 +16,23 @@ function run(cmd, argv, opts = {}) {
   if (r.error) throw r.error;
   return r.status ?? 1;
 }
+// Every jest pass writes its counts to a JSON file; the run ends with one plain `tests: N passed, N failed` line.
+const counts = { passed: 0, failed: 0 };
+function resultFile(tag) {
+  return join(tmpdir(), `tsbuild-jest-${tag}-${process.pid}.json`);
+}
+function addCounts(file) {
+  try {
+    const j = JSON.parse(readFileSync(file, "utf8"));
+    counts.passed += j.numPassedTests;
+    counts.failed += j.numFailedTests;
+  } catch {
+    // a pass that crashed before writing its results already failed the run
+  }
+  rmSync(file, { force: true });
+}
+process.on("exit", () => console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed`));
+
 function step(name, status) {
   if (status !== 0) {
     console.error(`\nnpm test: ${name} failed (exit ${status})`);
@@ -35,7 +52,8 @@ const jestBin = join(repo, "node_modules", "jest", "bin", "jest.js");
 
 if (args.length === 0) step("type-check (tsc --noEmit)", run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]));
 step("bundle", run(process.execPath, [join(repo, "scripts/bundle.mjs")]));
-const jestStatus = run(process.execPath, [jestBin, "--maxWorkers=2", ...args], { env: jestEnv });
+const jestStatus = run(process.execPath, [jestBin, "--maxWorkers=2", "--json", `--outputFile=${resultFile("root")}`, ...args], { env: jestEnv });
+addCounts(resultFile("root"));
 if (!process.env.TSBUILD_ROOT) rmSync(jestEnv.TSBUILD_ROOT, { recursive: true, force: true });
 step("jest", jestStatus);
 
@@ -67,7 +85,7 @@ if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
     `TSBUILD_ROOT=${scratchRoot(testUser)}`,
   ];
   const jestArgs = (kind) => [process.execPath, join(dir, "node_modules/jest/bin/jest.js"), "--maxWorkers=2",
-    "--cacheDirectory", join(tmpdir(), `jest-${testUser}`), "--passWithNoTests", "--testMatch", `**/*.${kind}.test.ts`, ...args];
+    "--cacheDirectory", join(tmpdir(), `jest-${testUser}`), "--passWithNoTests", "--json", `--outputFile=${resultFile(kind)}`, ...args, "--testMatch", `**/*.${kind}.test.ts`];
   // In-process sandbox/snapshot tests must be session root, as tsbuild itself is after its re-exec: run jest inside
   // `tsbuild unshare`. In that user namespace the host's root-owned directories show as the overflow uid, which the
   // @swc/core native loader takes for "writable by another user" and refuses every cache dir; it offers an explicit
@@ -78,10 +96,12 @@ if (process.getuid?.() === 0 && process.env.TSBUILD_TEST_ROOTLESS !== "0") {
   console.log(`\nnpm test: rootless pass as '${testUser}' inside 'tsbuild unshare' (*.sandbox.test.ts ${args.join(" ")})`);
   let status = run("runuser", ["-u", testUser, "--", "env", ...sessionEnv, process.execPath, join(dir, "bin/tsbuild.js"), "unshare", "--",
     ...jestArgs("sandbox")], { cwd: dir });
+  addCounts(resultFile("sandbox"));
   if (status === 0) {
     // End-to-end tests run the CLI as the plain user, so its own re-exec into the session is what gets tested.
     console.log(`\nnpm test: rootless pass as '${testUser}' (*.e2e.test.ts ${args.join(" ")})`);
     status = run("runuser", ["-u", testUser, "--", "env", ...env, ...jestArgs("e2e")], { cwd: dir });
+    addCounts(resultFile("e2e"));
   }
   if (copy) rmSync(copy, { recursive: true, force: true });
   rmSync(scratchRoot(testUser), { recursive: true, force: true });
