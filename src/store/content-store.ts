@@ -225,6 +225,9 @@ function sizeMismatch(what: string, expected: number, actual: number): StoreErro
   });
 }
 
+/** Bytes written between background flushes of a blob being ingested. */
+const WRITEBACK_BYTES = 16 << 20;
+
 class FileBlobWriter implements BlobWriter {
   readonly stream: Writable;
   readonly #store: FsContentStore;
@@ -247,24 +250,41 @@ class FileBlobWriter implements BlobWriter {
       this.#written += chunk.length;
       return undefined;
     };
+    // Large blobs are flushed to disk progressively (a background fdatasync every WRITEBACK_BYTES, never more than
+    // one at a time) so the disk writes while the network reads, and the fsync before publishing has little left.
+    let unsynced = 0;
+    let flushing: Promise<void> | undefined;
+    const wrote = (n: number): void => {
+      unsynced += n;
+      if (unsynced < WRITEBACK_BYTES || flushing) return;
+      unsynced = 0;
+      flushing = fh.datasync().then(
+        () => void (flushing = undefined),
+        () => void (flushing = undefined),
+      );
+    };
     this.stream = new Writable({
       highWaterMark: 1 << 20,
       write: (chunk: Buffer, _enc, cb) => {
         const err = accept(chunk);
         if (err) cb(err);
-        else fh.write(chunk).then(() => cb(), cb);
+        else fh.write(chunk).then(() => (wrote(chunk.length), cb()), cb);
       },
       writev: (chunks, cb) => {
         const bufs: Buffer[] = [];
+        let n = 0;
         for (const { chunk } of chunks) {
           const err = accept(chunk as Buffer);
           if (err) return cb(err);
           bufs.push(chunk as Buffer);
+          n += (chunk as Buffer).length;
         }
-        writeAll(fh, bufs).then(() => cb(), cb);
+        writeAll(fh, bufs).then(() => (wrote(n), cb()), cb);
       },
       final: (cb) => {
-        fh.sync().then(() => cb(), cb);
+        Promise.resolve(flushing)
+          .then(() => fh.sync())
+          .then(() => cb(), cb);
       },
     });
   }
