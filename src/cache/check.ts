@@ -3,11 +3,11 @@
  * snapshot's parent must exist, and no writable or view snapshot may be left once no build runs. Only reads (the
  * snapshotter itself reaps dead processes' snapshots when it opens a root).
  */
-import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Snapshotter } from "../snapshot/index.js";
 import type { ContentStore, RootLayout } from "../store/index.js";
 import type { Digest } from "../util/digest.js";
+import { listSorted, readJsonFile } from "./json-files.js";
 import type { BuildRef } from "./types.js";
 
 /** One problem found by {@link checkCache}. */
@@ -60,10 +60,10 @@ export async function checkCache(opts: CacheCheckOptions): Promise<CacheCheckRep
   const used = new Set<string>();
 
   const recordsDir = join(layout.cache, "records");
-  const recordFiles = (await list(recordsDir)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
+  const recordFiles = (await listSorted(recordsDir)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
   for (const name of recordFiles) {
     const what = `records/${name}`;
-    const rec = await readJson<RecordShape>(join(recordsDir, name));
+    const rec = await readJsonFile<RecordShape>(join(recordsDir, name));
     if (!rec || !Array.isArray(rec.ref?.layers) || rec.key !== `sha256:${name.slice(0, 64)}`) {
       corrupt.push({ what, reason: "unreadable or malformed record" });
       continue;
@@ -78,9 +78,9 @@ export async function checkCache(opts: CacheCheckOptions): Promise<CacheCheckRep
   }
 
   const layersDir = join(layout.cache, "layers");
-  for (const name of (await list(layersDir)).filter((n) => n.endsWith(".json") && !n.includes(".tmp"))) {
+  for (const name of (await listSorted(layersDir)).filter((n) => n.endsWith(".json") && !n.includes(".tmp"))) {
     const what = `layers/${name}`;
-    const meta = await readJson<MetaShape>(join(layersDir, name));
+    const meta = await readJsonFile<MetaShape>(join(layersDir, name));
     if (!meta || typeof meta.diffId !== "string" || !Array.isArray(meta.blobs)) {
       corrupt.push({ what, reason: "unreadable or malformed layer metadata" });
       continue;
@@ -111,20 +111,4 @@ export async function checkCache(opts: CacheCheckOptions): Promise<CacheCheckRep
 async function someInStore(store: ContentStore, blobs: readonly { readonly digest: Digest }[]): Promise<boolean> {
   for (const b of blobs) if (await store.has(b.digest)) return true;
   return false;
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-async function list(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch {
-    return [];
-  }
 }

@@ -9,13 +9,14 @@
  * view (in use by a process), when it is younger than the grace period (default policy only), or when it is the
  * parent of a kept snapshot. Removal goes children first.
  */
-import { lstat, readdir, readFile, rm, stat } from "node:fs/promises";
+import { lstat, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Snapshotter, SnapshotInfo } from "../snapshot/index.js";
 import { listLeases, prune, writeFileAtomic, type ContentStore, type PruneReport, type RootLayout, type RootProvider } from "../store/index.js";
 import { digestHex, type Digest } from "../util/digest.js";
 import { isLeaseOwnerAlive, liveBuildLeases, reapDeadLeases } from "./gc-lease.js";
 import { chainIds } from "./refs.js";
+import { listSorted, readJsonFile } from "./json-files.js";
 import type { BuildRef } from "./types.js";
 
 /** What the cache GC works on. */
@@ -123,9 +124,9 @@ export class CacheGc {
     const out = new Set<Digest>();
     for (const r of await this.#records()) for (const l of r.ref?.layers ?? []) if (l.blob) out.add(l.blob.digest);
     const keys = new Set((await this.#o.snapshotter.list()).map((s) => s.key));
-    for (const name of await list(this.#metaDir)) {
+    for (const name of await listSorted(this.#metaDir)) {
       if (!name.endsWith(".json") || !keys.has(name.slice(0, -5))) continue;
-      const meta = await readJson<{ blobs?: { digest?: Digest }[] }>(join(this.#metaDir, name));
+      const meta = await readJsonFile<{ blobs?: { digest?: Digest }[] }>(join(this.#metaDir, name));
       for (const b of meta?.blobs ?? []) if (typeof b.digest === "string") out.add(b.digest);
     }
     return out;
@@ -148,7 +149,7 @@ export class CacheGc {
     }
     const existing = new Set((await this.#o.snapshotter.list()).map((s) => s.key));
     let layerMeta = 0;
-    for (const name of await list(this.#metaDir)) {
+    for (const name of await listSorted(this.#metaDir)) {
       if (!name.endsWith(".json") || existing.has(name.slice(0, -5))) continue;
       await rm(join(this.#metaDir, name), { force: true });
       layerMeta++;
@@ -156,7 +157,7 @@ export class CacheGc {
     await this.#saveSizes(plan.sizes, existing);
     const mounts: string[] = [];
     if ((policy.all || policy.cacheMounts) && !plan.buildsRunning) {
-      for (const name of await list(this.#mountsDir)) {
+      for (const name of await listSorted(this.#mountsDir)) {
         bytes += await treeSize(join(this.#mountsDir, name));
         await rm(join(this.#mountsDir, name), { recursive: true, force: true });
         mounts.push(name);
@@ -180,7 +181,7 @@ export class CacheGc {
       recordBytes += bytes;
       if (plan.reasons.get(key) === undefined) recordReclaimable += bytes;
     }
-    const mounts = await list(this.#mountsDir);
+    const mounts = await listSorted(this.#mountsDir);
     let mountBytes = 0;
     for (const m of mounts) mountBytes += await treeSize(join(this.#mountsDir, m));
     return {
@@ -251,12 +252,12 @@ export class CacheGc {
 
   async #records(): Promise<RecordEntry[]> {
     const out: RecordEntry[] = [];
-    for (const name of await list(this.#recordsDir)) {
+    for (const name of await listSorted(this.#recordsDir)) {
       if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
       const file = join(this.#recordsDir, name);
       const st = await stat(file).catch(() => undefined);
       if (!st) continue;
-      const rec = await readJson<{ ref?: BuildRef }>(file);
+      const rec = await readJsonFile<{ ref?: BuildRef }>(file);
       const ref = rec && Array.isArray(rec.ref?.layers) ? rec.ref : undefined;
       out.push({ key: `sha256:${name.slice(0, 64)}` as Digest, file, ref, used: st.mtimeMs });
     }
@@ -265,7 +266,7 @@ export class CacheGc {
 
   /** Bytes of each committed snapshot's own layer (its diff), cached per key + creation time. */
   async #sizes(snaps: readonly SnapshotInfo[]): Promise<Map<string, number>> {
-    const cached = (await readJson<Record<string, { created: string; bytes: number }>>(this.#sizesFile)) ?? {};
+    const cached = (await readJsonFile<Record<string, { created: string; bytes: number }>>(this.#sizesFile)) ?? {};
     const out = new Map<string, number>();
     for (const s of snaps) {
       if (s.kind !== "committed") continue;
@@ -283,7 +284,7 @@ export class CacheGc {
   }
 
   async #saveSizes(sizes: ReadonlyMap<string, number>, existing: ReadonlySet<string>): Promise<void> {
-    const prev = (await readJson<Record<string, { created: string; bytes: number }>>(this.#sizesFile)) ?? {};
+    const prev = (await readJsonFile<Record<string, { created: string; bytes: number }>>(this.#sizesFile)) ?? {};
     const snaps = new Map((await this.#o.snapshotter.list()).map((s) => [s.key, s]));
     const next: Record<string, { created: string; bytes: number }> = {};
     for (const key of existing) {
@@ -338,18 +339,6 @@ async function treeSize(path: string): Promise<number> {
   const st = await lstat(path).catch(() => undefined);
   if (!st) return 0;
   let n = st.isFile() ? st.size : 0;
-  if (st.isDirectory()) for (const e of await list(path)) n += await treeSize(join(path, e));
+  if (st.isDirectory()) for (const e of await listSorted(path)) n += await treeSize(join(path, e));
   return n;
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-async function list(dir: string): Promise<string[]> {
-  return readdir(dir).then((n) => n.sort(), () => []);
 }

@@ -146,16 +146,12 @@ export class CopySnapshotter implements Snapshotter {
     await this.#db.delete(key);
   }
 
-  async stat(key: string): Promise<SnapshotInfo> {
-    await this.#db.load();
-    const view = this.#db.read();
-    return view.info(view.get(key));
+  stat(key: string): Promise<SnapshotInfo> {
+    return this.#db.stat(key);
   }
 
-  async list(): Promise<readonly SnapshotInfo[]> {
-    await this.#db.load();
-    const view = this.#db.read();
-    return view.all().map((r) => view.info(r));
+  list(): Promise<readonly SnapshotInfo[]> {
+    return this.#db.list();
   }
 
   async diff(key: string): Promise<DiffSource> {

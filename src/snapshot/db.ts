@@ -135,6 +135,20 @@ export class SnapshotDb {
     return this.read().get(key);
   }
 
+  /** `Snapshotter.stat`, shared by the drivers. */
+  async stat(key: string): Promise<SnapshotInfo> {
+    await this.load();
+    const view = this.read();
+    return view.info(view.get(key));
+  }
+
+  /** `Snapshotter.list`, shared by the drivers. */
+  async list(): Promise<readonly SnapshotInfo[]> {
+    await this.load();
+    const view = this.read();
+    return view.all().map((r) => view.info(r));
+  }
+
   /** Absolute path of a snapshot's directory. */
   path(id: number, ...rest: string[]): string {
     return join(this.dir, String(id), ...rest);
