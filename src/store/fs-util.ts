@@ -10,19 +10,22 @@ import { dirname, join } from "node:path";
 
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "-");
 
-/** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), or undefined if unknown. */
-function processStart(pid: number): number | undefined {
+/**
+ * State (field 3) and start time in clock ticks since boot (field 22) of a process from /proc/<pid>/stat, or
+ * undefined if unknown.
+ */
+function processStat(pid: number): { readonly state: string; readonly start: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses: fields after it follow the last ')'.
-    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    return start === undefined ? undefined : Number(start);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19] === undefined ? undefined : { state: fields[0] ?? "", start: Number(fields[19]) };
   } catch {
     return undefined;
   }
 }
 
-const OWN_START = processStart(process.pid);
+const OWN_START = processStat(process.pid)?.start;
 
 /**
  * A temp file name that records its owner: `<pid>-<start>.<random>.<host>[suffix]` (start: the process start time,
@@ -43,8 +46,8 @@ export function tempOwner(name: string): { readonly pid: number; readonly host: 
 
 /**
  * Whether the process `pid` on `host` may still be running. Other hosts are assumed alive (we cannot tell), and
- * EPERM means the process exists under another user. With `start`, a live process with another start time is a
- * reused pid: the owner is gone.
+ * EPERM means the process exists under another user; a zombie has exited. With `start`, a live process with another
+ * start time is a reused pid: the owner is gone.
  */
 export function isOwnerAlive(pid: number, host: string, start?: number): boolean {
   if (host !== HOST) return true;
@@ -54,9 +57,11 @@ export function isOwnerAlive(pid: number, host: string, start?: number): boolean
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  const actual = processStat(pid);
+  // A zombie has exited: it only waits for its parent (or an init that may never reap it) to collect its status.
+  if (actual?.state === "Z" || actual?.state === "X") return false;
   if (start === undefined) return true;
-  const actual = processStart(pid);
-  return actual === undefined || actual === start;
+  return actual === undefined || actual.start === start;
 }
 
 /** Remove files in `dir` named by `tempName` whose owner process is gone. Returns the names removed. */
