@@ -11,7 +11,7 @@ import { BuildLease, EMPTY_REF, LeasedRefManager, type BuildRef } from "./cache/
 import { SharedCache, type CacheExportSpec, type CacheImportSpec, type SharedCacheStore } from "./cache/remote/index.js";
 import { openContext, type BuildContext } from "./context/index.js";
 import { createSandbox, currentSession } from "./executor/index.js";
-import { buildMetadata, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
+import { buildMetadata, defaultCompression, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
 import { compileText, parsePlatform, type CompileResult } from "./frontend/index.js";
 import { openImageStore, parseReference, type Descriptor } from "./image/index.js";
 import { asImageMetaResolver, createFileOp, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
@@ -286,7 +286,8 @@ function defaultOutputs(opts: BuildOptions): OutputSpec[] {
     push: opts.push ?? false,
     store: true,
     // With an epoch the default image is reproducible: built layers' file times are clamped (base layers never).
-    image: { compression: "gzip", force: false, rewriteTimestamp: opts.sourceDateEpoch !== undefined, manifestAnnotations: {}, descriptorAnnotations: {} },
+    // Stored only: layers stay uncompressed until the image is pushed or exported.
+    image: { compression: defaultCompression(!(opts.push ?? false)), force: false, rewriteTimestamp: opts.sourceDateEpoch !== undefined, manifestAnnotations: {}, descriptorAnnotations: {} },
   }];
 }
 

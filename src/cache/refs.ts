@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { sha256, digestHex, type Digest } from "../util/digest.js";
-import { applyLayer, exportLayer, type Compression, type Snapshotter } from "../snapshot/index.js";
-import { withLock, writeFileAtomic, type ContentStore, type RootLayout } from "../store/index.js";
+import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, type Compression, type Snapshotter } from "../snapshot/index.js";
+import { deriveVariant, recordVariant, withLock, writeFileAtomic, type ContentStore, type DerivedVariant, type RootLayout } from "../store/index.js";
 import type { ActiveRef, BlobFetcher, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
 
 export interface RefManagerOptions {
@@ -52,6 +52,7 @@ export class RefManager {
   readonly #exists = new Map<string, Promise<boolean>>();
   readonly #fetchers: BlobFetcher[] = [];
   readonly #exporting = new Map<string, Promise<ExportedLayer>>();
+  readonly #compressing = new Map<string, Promise<LayerBlob>>();
 
   constructor(opts: RefManagerOptions) {
     this.#snap = opts.snapshotter;
@@ -169,7 +170,13 @@ export class RefManager {
     if (!layer) throw new RangeError(`layer ${index} out of range (ref has ${ref.layers.length})`);
     const compression = opts.compression ?? "gzip";
     if (layer.blob && layer.diffId && !opts.force) {
-      return { diffId: layer.diffId, blob: layer.blob, empty: layer.empty ?? false, ...(layer.created !== undefined ? { created: layer.created } : {}) };
+      const at = layer.created !== undefined ? { created: layer.created } : {};
+      // A compressed output never carries an uncompressed layer because its base came from the local store.
+      if (compression !== "none" && mediaTypeCompression(layer.blob.mediaType) === "none") {
+        const blob = await this.#compress(layer.blob, compression, opts);
+        return { diffId: layer.diffId, blob, empty: layer.empty ?? false, ...at };
+      }
+      return { diffId: layer.diffId, blob: layer.blob, empty: layer.empty ?? false, ...at };
     }
     // The image and the cache exporters may ask for the same layer at once: diff and compress it once.
     const id = JSON.stringify([layer.snapshot, compression, opts.level, opts.force === true, opts.sourceDateEpoch]);
@@ -186,11 +193,24 @@ export class RefManager {
     const meta = await this.#readMeta(layer.snapshot);
     const created = layer.created ?? meta?.created;
     if (meta) {
-      const want = meta.blobs.find((b) => mediaTypeCompression(b.mediaType) === compression) ?? (opts.force ? undefined : meta.blobs[0]);
-      if (want && (await this.#store.has(want.digest))) return { diffId: meta.diffId, blob: want, empty: meta.empty, ...at(created) };
+      const present: LayerBlob[] = [];
+      for (const b of meta.blobs) if (await this.#store.has(b.digest)) present.push(b);
+      const exact = present.find((b) => mediaTypeCompression(b.mediaType) === compression);
+      if (exact) return { diffId: meta.diffId, blob: exact, empty: meta.empty, ...at(created) };
+      // Compressing the stored tar gives the very bytes a fresh export would, without walking the snapshot again.
+      const plain = present.find((b) => mediaTypeCompression(b.mediaType) === "none");
+      if (plain && compression !== "none") {
+        const blob = await this.#compress(plain, compression, opts);
+        await this.#writeMeta(layer.snapshot, { ...meta, blobs: [...meta.blobs.filter((b) => b.digest !== blob.digest), blob], ...at(created) });
+        return { diffId: meta.diffId, blob, empty: meta.empty, ...at(created) };
+      }
+      if (!opts.force && present[0]) return { diffId: meta.diffId, blob: present[0], empty: meta.empty, ...at(created) };
     }
     if (!(await this.#snapshotExists(layer.snapshot))) {
-      if (layer.blob && layer.diffId) return { diffId: layer.diffId, blob: layer.blob, empty: layer.empty ?? false, ...at(created) };
+      if (layer.blob && layer.diffId) {
+        const blob = compression !== "none" && mediaTypeCompression(layer.blob.mediaType) === "none" ? await this.#compress(layer.blob, compression, opts) : layer.blob;
+        return { diffId: layer.diffId, blob, empty: layer.empty ?? false, ...at(created) };
+      }
       throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer snapshot ${layer.snapshot} is gone and was never exported`, {
         hint: "the build cache was pruned while in use; rebuild with --no-cache",
       });
@@ -214,7 +234,30 @@ export class RefManager {
     const empty = diff.entries.length === 0;
     const blobs = [blob, ...(meta?.blobs ?? []).filter((b) => b.digest !== blob.digest)];
     await this.#writeMeta(layer.snapshot, { diffId: desc.diffId, empty, blobs, ...at(created) });
+    // A later push of an image holding this layer uncompressed finds its compressed blob here.
+    if (compression !== "none") {
+      await recordVariant(this.#store, desc.diffId, layerVariantName(compression, opts.level), blob.digest);
+    }
     return { diffId: desc.diffId, blob, empty, ...at(created) };
+  }
+
+  /** The `compression` blob of an uncompressed layer blob (fetched first if a shared cache has it). Deduped. */
+  #compress(plain: LayerBlob, compression: Compression, opts: ExportLayerOptions): Promise<LayerBlob> {
+    const id = JSON.stringify(["compress", plain.digest, compression, opts.level]);
+    let p = this.#compressing.get(id);
+    if (!p) {
+      p = (async () => {
+        if (!(await this.#store.has(plain.digest)) && !(await this.#fetch(plain, opts.signal))) {
+          throw new TsbuildError("TSB_CACHE_LAYER_MISSING", `layer blob ${plain.digest} is not in the store`, {
+            hint: "the build cache was pruned while in use; rebuild with --no-cache",
+          });
+        }
+        const c = await compressLayerBlob(this.#store, plain.digest, compression, opts);
+        return { digest: c.digest, size: c.size, mediaType: c.mediaType };
+      })().finally(() => this.#compressing.delete(id));
+      this.#compressing.set(id, p);
+    }
+    return p;
   }
 
   async #unpack(layer: RefLayer, parent: string | undefined, signal?: AbortSignal): Promise<void> {
@@ -267,6 +310,27 @@ export class RefManager {
     await mkdir(this.#metaDir, { recursive: true });
     await writeFileAtomic(join(this.#metaDir, `${snapshot}.json`), JSON.stringify(meta));
   }
+}
+
+const DEFAULT_LEVELS: Readonly<Record<Compression, number | undefined>> = { gzip: 6, zstd: 3, none: undefined };
+
+/** The store's variant name of a compressed layer: `gzip`, `zstd`, or with a non-default level `gzip-9`. */
+export function layerVariantName(compression: Compression, level?: number): string {
+  return level === undefined || level === DEFAULT_LEVELS[compression] ? compression : `${compression}-${level}`;
+}
+
+/**
+ * Compress the stored uncompressed layer blob `plain` (a tar) with the layer compressor — the same bytes an export
+ * of that tar with `compression` writes — unless the store remembers doing so already (`variants/`). The source is
+ * re-verified while it streams; the result is ingested like any blob.
+ */
+export async function compressLayerBlob(
+  store: ContentStore, plain: Digest, compression: Compression,
+  opts: { readonly level?: number | undefined; readonly signal?: AbortSignal | undefined } = {},
+): Promise<LayerBlob & Pick<DerivedVariant, "created">> {
+  if (compression === "none") throw new RangeError("compressLayerBlob needs gzip or zstd");
+  const v = await deriveVariant(store, plain, layerVariantName(compression, opts.level), () => createCompressor(compression, opts.level), { signal: opts.signal });
+  return { digest: v.digest, size: v.size, mediaType: LAYER_MEDIA_TYPES[compression], created: v.created };
 }
 
 export function mediaTypeCompression(mediaType: string): Compression {

@@ -11,7 +11,9 @@ export type ExportErrorCode =
   /** Writing an output (file, directory, stream) failed. */
   | "TSB_EXPORT_WRITE"
   /** Pushing the image to a registry failed. */
-  | "TSB_EXPORT_PUSH";
+  | "TSB_EXPORT_PUSH"
+  /** A layer of a stored image is not in the store (compressing it for a push is impossible). */
+  | "TSB_EXPORT_LAYER_MISSING";
 
 export class ExportError extends TsbuildError {
   declare readonly code: ExportErrorCode;

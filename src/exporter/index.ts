@@ -6,7 +6,8 @@
  */
 export { commitImage, type CommitImageOptions, type CommittedImage, type CommittedLayer } from "./writer.js";
 export { exportOutputs, type ExportOutputsOptions, type ExportResult, type OutputResult } from "./outputs.js";
-export { parseOutputSpec, parseOutputSpecs, type ImageOutputOptions, type OutputSpec } from "./output-spec.js";
+export { defaultCompression, parseOutputSpec, parseOutputSpecs, type ImageOutputOptions, type OutputSpec } from "./output-spec.js";
+export { compressImage, type CompressImageOptions, type CompressedImage } from "./convert.js";
 export { copyTree, writeTreeTar, type FsOutputOptions } from "./local.js";
 export { alignHistory, imageCreated, EXPORTER_HISTORY_COMMENT, type AlignHistoryOptions } from "./history.js";
 export { buildMetadata, writeIidFile, writeMetadataFile, type ImageMetadataSource } from "./metadata.js";

@@ -9,6 +9,7 @@ import { suggest } from "../util/suggest.js";
 
 /** Options shared by the outputs that write an image (oci, docker, image/registry). */
 export interface ImageOutputOptions {
+  /** Layer compression; without `compression=` see {@link defaultCompression}. */
   readonly compression: Compression;
   readonly level?: number | undefined;
   /** `force-compression=true`: re-compress layers stored with another compression. */
@@ -90,8 +91,18 @@ function parseBool(spec: string, key: string, value: string): boolean {
 
 const ANNOTATION_RE = /^annotation(?:-([a-z-]+))?(?:\[([A-Za-z0-9_/-]+)\])?\.(\S+)$/;
 
-function parseImageOptions(spec: string, attrs: ReadonlyMap<string, string>, annotations: readonly [string, string][]): ImageOutputOptions {
-  const c = attrs.get("compression") ?? "gzip";
+/**
+ * The layer compression an image output gets when the user names none: outputs that only store the image locally
+ * keep built layers uncompressed (as Docker's and Buildah's stores do); they are compressed once, when the image
+ * leaves the machine (push, archive). Giving `compression-level` or `force-compression` asks for the usual gzip.
+ */
+export function defaultCompression(storedOnly: boolean): Compression {
+  return storedOnly ? "none" : "gzip";
+}
+
+function parseImageOptions(spec: string, attrs: ReadonlyMap<string, string>, annotations: readonly [string, string][], storedOnly: boolean): ImageOutputOptions {
+  const implicit = !attrs.has("compression-level") && !attrs.has("force-compression") ? defaultCompression(storedOnly) : "gzip";
+  const c = attrs.get("compression") ?? (implicit === "none" ? "uncompressed" : implicit);
   const compressions: Readonly<Record<string, Compression>> = { gzip: "gzip", zstd: "zstd", uncompressed: "none" };
   const compression = compressions[c];
   if (!compression) throw usage(spec, `compression=${JSON.stringify(c)} is not supported`, "use compression=gzip, compression=zstd or compression=uncompressed");
@@ -186,15 +197,16 @@ export function parseOutputSpec(spec: string): OutputSpec {
       const tar = bool("tar", true);
       if (type === "oci" && dest === undefined) throw usage(spec, "dest is required", "add dest=FILE (or dest=- for standard output), or dest=DIR,tar=false");
       if (!tar && dest === "-") throw usage(spec, "tar=false writes a directory, not standard output", "give dest=DIR");
-      const image = parseImageOptions(spec, attrs, annotations);
+      const image = parseImageOptions(spec, attrs, annotations, type === "docker" && dest === undefined);
       if (type === "docker" && tar && dest !== undefined && image.compression === "zstd") {
         throw usage(spec, "a docker archive cannot hold zstd layers", "use type=oci, or compression=gzip");
       }
       return type === "oci" ? { type, dest: dest!, tar, names, image } : { type, dest, tar, names, image };
     }
     default: {
-      const image = parseImageOptions(spec, attrs, annotations);
-      return { type: "image", names, push: type === "registry" || bool("push", false), store: bool("store", true), image };
+      const push = type === "registry" || bool("push", false);
+      const image = parseImageOptions(spec, attrs, annotations, !push);
+      return { type: "image", names, push, store: bool("store", true), image };
     }
   }
 }

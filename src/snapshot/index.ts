@@ -13,5 +13,6 @@ export { CopySnapshotter } from "./copy.js";
 export { SessionlessSnapshotter, NEEDS_SESSION } from "./sessionless.js";
 export { exportLayer, writeLayerTar, type ExportOptions } from "./diff.js";
 export { applyLayer, type ApplyOptions, type ApplyResult } from "./apply.js";
-export { LAYER_MEDIA_TYPES } from "./compress.js";
+export { LAYER_MEDIA_TYPES, createCompressor } from "./compress.js";
+export { gzipBackendStatus, type CompressorBackends, type GzipBackendStatus } from "./compress.js";
 export { LayerError, SnapshotError } from "./errors.js";

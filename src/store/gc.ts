@@ -10,6 +10,7 @@ import { dirSize, removeBlob } from "./content-store.js";
 import { deleteLease, listLeases } from "./leases.js";
 import { withLock } from "./lock.js";
 import type { BlobInfo, ContentStore } from "./types.js";
+import { pruneVariants } from "./variants.js";
 
 /** Options passed to a provider's own prune step. */
 export interface ProviderPruneOptions {
@@ -154,6 +155,7 @@ export async function prune(store: ContentStore, opts: PruneOptions = {}): Promi
       removed.push(c.info);
       reclaimed += c.info.size;
     }
+    if (!opts.dryRun && removed.length > 0) await pruneVariants(store);
     return { removed, reclaimedBytes: reclaimed, keptBlobs: kept, expiredLeases };
   });
 }

@@ -10,6 +10,7 @@
  *   locks/<name>.lock    cross-process locks (O_EXCL file with pid + host; stale owners are detected)
  *   snapshots/           owned by the snapshot room
  *   cache/               build-cache records, owned by the cache room
+ *   variants/            `<hex>.<name>`: digest of a blob derived from blob <hex> (e.g. its gzip layer), see variants.ts
  *   tmp/                 scratch space on the root's filesystem; name entries with `tempName()`
  */
 export { resolveRoot, rootLayout, type ResolveRootOptions, type RootLayout } from "./root.js";
@@ -29,6 +30,7 @@ export {
   type UsageRow,
 } from "./gc.js";
 export { fsck, type FsckReport } from "./fsck.js";
+export { deriveVariant, lookupVariant, pruneVariants, recordVariant, type DerivedVariant } from "./variants.js";
 export type {
   BlobInfo,
   BlobWriter,

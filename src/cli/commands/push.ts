@@ -8,9 +8,15 @@ export const command: CommandModule<object, any> = {
       .positional("name", { type: "string", demandOption: true, describe: "Local image NAME[:TAG] or ID" })
       .positional("destination", { type: "string", describe: "Registry reference to push to, e.g. localhost:5000/app:v1" })
       .option("insecure-registry", { type: "string", array: true, describe: "Talk plain HTTP to this registry host (also env TSBUILD_INSECURE_REGISTRIES)" })
+      .option("compression", {
+        type: "string", choices: ["gzip", "zstd"], default: "gzip",
+        describe: "Compress layers stored uncompressed (images built with -t) with this algorithm before pushing",
+      })
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Only print the pushed digest" }),
   handler: async (argv) => {
-    const [store, image, reg] = await Promise.all([import("../../store/index.js"), import("../../image/index.js"), import("../../registry/index.js")]);
+    const [store, image, reg, exporter] = await Promise.all([
+      import("../../store/index.js"), import("../../image/index.js"), import("../../registry/index.js"), import("../../exporter/index.js"),
+    ]);
     const api = { ...store, ...image };
     const { insecureRegistries } = await import("./pull.js");
     const root = api.resolveRoot({ root: typeof argv.root === "string" ? argv.root : undefined });
@@ -22,12 +28,14 @@ export const command: CommandModule<object, any> = {
     const registry = reg.openRegistry({ root, insecureRegistries: insecureRegistries(argv) });
     try {
       say(`The push refers to repository [${dest.name}]`);
-      const res = await registry.push(images.store, rec.target, dest, {
+      // Layers stored uncompressed are compressed once (remembered in the store), as Docker does when it pushes.
+      const { target } = await exporter.compressImage(images.store, rec.target, { compression: argv.compression as "gzip" | "zstd" });
+      const res = await registry.push(images.store, target, dest, {
         onProgress: (e) => {
           if (e.kind === "blob-done") say(`${e.digest.slice(7, 19)}: ${e.how === "exists" ? "Layer already exists" : e.how === "mounted" ? `Mounted` : "Pushed"}`);
         },
       });
-      say(`${dest.tag ?? dest.digest}: digest: ${res.digest} size: ${rec.target.size}`);
+      say(`${dest.tag ?? dest.digest}: digest: ${res.digest} size: ${target.size}`);
       process.stdout.write(`${res.digest}\n`);
     } finally {
       await registry.close();
