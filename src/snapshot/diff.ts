@@ -30,8 +30,8 @@ export interface ExportOptions {
   readonly level?: number;
   /** Clamp every mtime to at most this Unix time (SOURCE_DATE_EPOCH). */
   readonly sourceDateEpoch?: number;
-  /** @default "auto" (pigz when installed) */
-  readonly gzipBackend?: "auto" | "pigz" | "zlib";
+  /** @default "auto" (libdeflate when tsbuild-deflate builds, else pigz when installed, else zlib) */
+  readonly gzipBackend?: "auto" | "libdeflate" | "pigz" | "zlib";
   /** @default "auto" (the zstd CLI with -T when installed, else @cloudpss/zstd; the two give different bytes) */
   readonly zstdBackend?: "auto" | "cli" | "lib";
   readonly signal?: AbortSignal;

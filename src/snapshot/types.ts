@@ -98,7 +98,11 @@ export interface Snapshotter {
   close(): Promise<void>;
 }
 
-/** Layer compression. `gzip` uses pigz (both cores) when installed; output is deterministic for input + level. */
+/**
+ * Layer compression. `gzip` uses libdeflate on all cores (native/deflate.c: independent 1 MiB gzip members, one
+ * valid multi-member gzip file) when it builds, else pigz when installed, else Node's zlib; output is deterministic
+ * for input + level + backend.
+ */
 export type Compression = "gzip" | "zstd" | "none";
 
 /** Result of exporting a layer. */

@@ -8,6 +8,8 @@ export interface DoctorReport {
   readonly sandboxes: readonly import("../../executor/index.js").SandboxProcess[];
   readonly store: import("../../store/index.js").FsckReport;
   readonly cache: import("../../cache/index.js").CacheCheckReport;
+  /** Which gzip backend layer exports use here (libdeflate, else pigz, else zlib) and how to get the fast one. */
+  readonly gzip: import("../../snapshot/index.js").GzipBackendStatus;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function runDoctor(rootOpt: string | undefined): Promise<DoctorRepo
     const cacheReport = await cache.checkCache({ layout, store: images.store, snapshotter });
     const partial = fsck.partial.some((p) => !p.live);
     const ok = files.ok && fsck.ok && !partial && cacheReport.ok && !sandboxes.some((s) => s.orphaned);
-    return { ok, root, files, sandboxes, store: fsck, cache: cacheReport };
+    return { ok, root, files, sandboxes, store: fsck, cache: cacheReport, gzip: snapshot.gzipBackendStatus() };
   } finally {
     await snapshotter.close();
   }
@@ -52,6 +54,9 @@ export function formatDoctorReport(r: DoctorReport): string {
     lines.push(`sandbox process ${s.pid}${s.orphaned ? " outlived its build" : " (build running)"}: ${s.command.join(" ")}`);
   }
   for (const f of [...r.cache.corrupt, ...r.cache.dangling, ...r.cache.orphaned]) lines.push(`${f.what}: ${f.reason}`);
+  lines.push(r.gzip.backend === "libdeflate"
+    ? "gzip backend: libdeflate (all cores)"
+    : `gzip backend: ${r.gzip.backend}, slower than libdeflate (${(r.gzip.reason ?? "not built").split("\n")[0]}); ${r.gzip.hint ?? ""}`);
   lines.push(
     `checked ${r.store.checked} blobs, ${r.cache.records} cache records, ${r.cache.snapshots} snapshots` +
       (r.cache.unreferenced.length > 0 ? ` (${r.cache.unreferenced.length} unreferenced, reclaimable)` : ""),
