@@ -45,20 +45,26 @@ export async function pullImage(client: RegistryClient, store: ContentStore, ref
         opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "cached" });
         return;
       }
+      // The transfer slot is held while bytes arrive, not while the store makes the blob durable (final fsync,
+      // rename, directory fsync): the next download starts meanwhile.
+      let ingesting: Promise<BlobInfo> | undefined;
       await client.transport.schedule(ref.domain, 0, async () => {
         // Another pull in this process may have fetched it while we waited in the queue.
         if (await store.has(desc.digest)) return;
         opts.onProgress?.({ kind: "blob-start", digest: desc.digest, size: desc.size, action: "download" });
-        const info = await store
-          .ingest({ digest: desc.digest, size: desc.size }, client.blobChunks(ref, desc, signal), { signal })
-          .catch((err: unknown) => {
-            // The store wraps errors of the byte source; the registry's own error is the one to show.
-            const cause = (err as { cause?: unknown }).cause;
-            throw cause instanceof RegistryError ? cause : err;
-          });
-        downloaded += info.size;
-        opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "downloaded" });
+        await new Promise<void>((received) => {
+          ingesting = store.ingest({ digest: desc.digest, size: desc.size }, client.blobChunks(ref, desc, signal), { signal, onReceived: received });
+          ingesting.then(() => received(), () => received());
+        });
       }, signal);
+      if (!ingesting) return;
+      const info = await ingesting.catch((err: unknown) => {
+        // The store wraps errors of the byte source; the registry's own error is the one to show.
+        const cause = (err as { cause?: unknown }).cause;
+        throw cause instanceof RegistryError ? cause : err;
+      });
+      downloaded += info.size;
+      opts.onProgress?.({ kind: "blob-done", digest: desc.digest, size: desc.size, how: "downloaded" });
     };
     const results = await Promise.allSettled(
       blobs.map((b) =>

@@ -19,6 +19,7 @@ import type {
   ByteSource,
   ContentStore,
   IngestExpected,
+  IngestOptions,
   StoreCallOptions,
   VerifyResult,
 } from "./types.js";
@@ -171,14 +172,15 @@ class FsContentStore implements ContentStore {
     return new FileBlobWriter(this, fh, tmp, opts.limit);
   }
 
-  async ingest(expected: IngestExpected, source: ByteSource, opts: StoreCallOptions = {}): Promise<BlobInfo> {
+  async ingest(expected: IngestExpected, source: ByteSource, opts: IngestOptions = {}): Promise<BlobInfo> {
     if (expected.digest !== undefined && (await this.has(expected.digest))) {
       (source as Partial<Readable>).destroy?.();
       return this.#existing(expected);
     }
     const w = (await this.writer({ limit: expected.size })) as FileBlobWriter;
     try {
-      await pipeline(source, w.stream, opts.signal ? { signal: opts.signal } : {});
+      const input = opts.onReceived ? tapEnd(source, opts.onReceived) : source;
+      await pipeline(input, w.stream, opts.signal ? { signal: opts.signal } : {});
       return await w.commit(expected);
     } catch (err) {
       await w.abort();
@@ -206,6 +208,12 @@ class FsContentStore implements ContentStore {
     await touch(this.path(digest));
     return info;
   }
+}
+
+/** `source`, calling `onEnd` once after its last chunk (not on failure). */
+async function* tapEnd(source: ByteSource, onEnd: () => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source as AsyncIterable<Uint8Array>) yield chunk;
+  onEnd();
 }
 
 async function touch(path: string): Promise<void> {

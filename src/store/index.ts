@@ -38,6 +38,7 @@ export type {
   ContentStore,
   IngestExpected,
   StoreCallOptions,
+  IngestOptions,
   VerifyResult,
 } from "./types.js";
 export { checkRoot, mountsBelow, type RootCheckOptions, type RootCheckReport, type RootFinding } from "./check-root.js";

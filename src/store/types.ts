@@ -26,6 +26,14 @@ export interface StoreCallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+export interface IngestOptions extends StoreCallOptions {
+  /**
+   * Called once when the source has delivered its last byte, before the final fsync and rename: a caller that
+   * holds a transfer slot can hand it to the next download while this blob is made durable.
+   */
+  readonly onReceived?: (() => void) | undefined;
+}
+
 /**
  * A blob being written by a producer that learns the digest only at the end. Write bytes to `stream`, end it,
  * then `commit()`. Until commit the bytes live in `ingest/` and are invisible to readers.
@@ -62,7 +70,7 @@ export interface ContentStore {
   /** Absolute root directory and its layout. */
   readonly layout: RootLayout;
   /** Stream `source` into the store, verifying `expected` while streaming. Crash-safe: all of the blob or nothing. */
-  ingest(expected: IngestExpected, source: ByteSource, opts?: StoreCallOptions): Promise<BlobInfo>;
+  ingest(expected: IngestExpected, source: ByteSource, opts?: IngestOptions): Promise<BlobInfo>;
   /** Store bytes already in memory (manifests, configs). */
   putBytes(data: Uint8Array | string, expected?: IngestExpected): Promise<BlobInfo>;
   /** A writer for producers that compute the digest while writing (layer export). */

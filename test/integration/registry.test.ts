@@ -75,6 +75,46 @@ describe("push and pull against docker-registry", () => {
     expect(second.blobsSkipped).toBe(4);
   });
 
+  it("a pull hands its transfer slot to the next blob while the finished one is made durable", async () => {
+    const src = await newStore();
+    const desc = await writeTestImage(src, { layers: 3, fileBytes: 100_000 });
+    const ref = parseReference(`${reg.host}/tsbuild/slots:v1`);
+    await session(src.layout.root).push(src, desc, ref);
+
+    // One transfer at a time; each ingest is held after its last byte until the next download has started (or
+    // 2 s pass). If the slot were kept until the blob is durable, the next download could not start meanwhile.
+    const real = await newStore();
+    const events: string[] = [];
+    let started = 0;
+    let onStart: (() => void) | undefined;
+    const store = Object.create(real) as ContentStore;
+    store.ingest = async (expected, source, opts = {}) => {
+      const n = ++started;
+      events.push(`start ${n}`);
+      onStart?.();
+      const info = await real.ingest(expected, source, { ...opts, onReceived: () => { events.push(`received ${n}`); opts.onReceived?.(); } });
+      if (n < 4) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          onStart = () => (clearTimeout(t), resolve());
+        });
+      }
+      events.push(`durable ${n}`);
+      return info;
+    };
+    const r = openRegistry({ retry: { baseDelayMs: 10 }, concurrencyPerHost: 1 });
+    opened.push(r);
+    const pulled = await r.pull(ref, store);
+    expect(pulled.manifest.digest).toBe(desc.digest);
+    // Config and 3 layers (then the manifest bytes), one slot: each blob's successor starts before it is durable.
+    expect(started).toBe(5);
+    for (const n of [1, 2, 3]) {
+      expect(events).toContain(`start ${n + 1}`);
+      expect(events.indexOf(`start ${n + 1}`)).toBeLessThan(events.indexOf(`durable ${n}`));
+      expect(events.indexOf(`received ${n}`)).toBeGreaterThan(events.indexOf(`start ${n}`));
+    }
+  });
+
   it("uploads large blobs in chunks honouring the chunk size", async () => {
     const src = await newStore();
     const desc = await writeTestImage(src, { layers: 1, filesPerLayer: 2, fileBytes: 700_000 });

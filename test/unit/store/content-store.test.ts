@@ -41,6 +41,31 @@ describe("content store", () => {
     expect(readdirSync(join(dir, "ingest"))).toEqual([]);
   });
 
+  it("onReceived fires once after the last byte, before the blob is published; never for a failed source", async () => {
+    const data = randomBytes(70_000);
+    const digest = sha256(data);
+    const events: string[] = [];
+    async function* source(): AsyncIterable<Uint8Array> {
+      yield data.subarray(0, 30_000);
+      events.push("last chunk");
+      yield data.subarray(30_000);
+    }
+    const info = await store.ingest({ digest, size: data.length }, source(), {
+      onReceived: () => events.push(`received, published=${readdirSync(join(dir, "blobs", "sha256")).includes(digest.slice(7))}`),
+    });
+    events.push("resolved");
+    expect(info).toEqual({ digest, size: data.length });
+    expect(events).toEqual(["last chunk", "received, published=false", "resolved"]);
+
+    let called = 0;
+    async function* broken(): AsyncIterable<Uint8Array> {
+      yield Buffer.from("partial");
+      throw new Error("connection reset");
+    }
+    await expect(store.ingest({ size: 100 }, broken(), { onReceived: () => called++ })).rejects.toThrow();
+    expect(called).toBe(0);
+  });
+
   it("rejects a digest mismatch and leaves nothing behind", async () => {
     const wrong = sha256("something else");
     await expect(store.ingest({ digest: wrong }, chunks("hello"))).rejects.toMatchObject({ code: "TSB_STORE_DIGEST_MISMATCH" });
