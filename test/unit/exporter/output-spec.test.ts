@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { parseOutputSpec, parseOutputSpecs } from "../../../src/exporter/index.js";
+import { defaultCompression, parseOutputSpec, parseOutputSpecs } from "../../../src/exporter/index.js";
 
 describe("parseOutputSpec", () => {
   it("reads the shorthands: a directory is local, - is a tar to stdout", () => {
@@ -24,6 +24,34 @@ describe("parseOutputSpec", () => {
     expect(parseOutputSpec("type=image,name=a,b,push=true")).toMatchObject({ type: "image", names: ["a", "b"], push: true, store: true });
     expect(parseOutputSpec('type=image,"name=a:1,b:2"')).toMatchObject({ type: "image", names: ["a:1", "b:2"], push: false });
     expect(parseOutputSpec("type=registry,name=localhost:5000/x:1")).toMatchObject({ type: "image", names: ["localhost:5000/x:1"], push: true });
+  });
+
+  it("keeps layers uncompressed by default only for outputs that just store the image locally", () => {
+    const compression = (spec: string): string | undefined => {
+      const o = parseOutputSpec(spec);
+      return "image" in o ? o.image.compression : undefined;
+    };
+    // stored only: -t's image output, type=image without push, --load (type=docker without dest)
+    expect(compression("type=image,name=a")).toBe("none");
+    expect(compression("type=image,name=a,push=false")).toBe("none");
+    expect(compression("type=docker")).toBe("none");
+    expect(compression("type=image,name=a,oci-mediatypes=false")).toBe("none");
+    // leaving the machine: pushes and archives keep gzip
+    expect(compression("type=image,name=a,push=true")).toBe("gzip");
+    expect(compression("type=registry,name=a")).toBe("gzip");
+    expect(compression("type=oci,dest=o.tar")).toBe("gzip");
+    expect(compression("type=oci,dest=dir,tar=false")).toBe("gzip");
+    expect(compression("type=docker,dest=d.tar")).toBe("gzip");
+    // an explicit choice is honoured everywhere; a level or force-compression asks for the usual gzip
+    expect(compression("type=image,name=a,compression=gzip")).toBe("gzip");
+    expect(compression("type=image,name=a,compression=zstd")).toBe("zstd");
+    expect(compression("type=docker,compression=gzip")).toBe("gzip");
+    expect(compression("type=registry,name=a,compression=uncompressed")).toBe("none");
+    expect(compression("type=oci,dest=o.tar,compression=uncompressed")).toBe("none");
+    expect(compression("type=image,name=a,compression-level=9")).toBe("gzip");
+    expect(compression("type=image,name=a,force-compression=true")).toBe("gzip");
+    expect(defaultCompression(true)).toBe("none");
+    expect(defaultCompression(false)).toBe("gzip");
   });
 
   it("reads compression, media types and annotations", () => {
