@@ -1,7 +1,7 @@
 /**
  * cache: build results as immutable layer chains over committed snapshots (refs), the local cache records that
  * map cache keys to refs, and layer export with reuse (a blob is produced at most once per layer and
- * compression; base-image blobs are never recompressed), and GC of the build cache (gc.ts: records, snapshots,
+ * compression; base-image blobs are never recompressed, except uncompressed ones for a compressed output), and GC of the build cache (gc.ts: records, snapshots,
  * layer metadata, cache mounts) with the leases builds hold against it (gc-lease.ts). Knows snapshots and the
  * store, never the sandbox or image formats (image layers come in as diff_ids).
  */

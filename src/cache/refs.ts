@@ -42,7 +42,8 @@ export function chainIds(diffIds: readonly Digest[]): Digest[] {
 /**
  * Turns refs into mounted directories and back: unpacks base-image layers into snapshots on first use (once per
  * ChainID, shared by every build of the root), prepares writable layers on top of a ref, and exports a ref's
- * layers as blobs (each at most once per compression; base-image blobs are reused, never recompressed).
+ * layers as blobs (each at most once per compression; base-image blobs are reused, never recompressed — except
+ * uncompressed blobs asked for gzip/zstd, which are compressed from the stored tar and remembered in the store).
  */
 export class RefManager {
   readonly #snap: Snapshotter;

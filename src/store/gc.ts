@@ -155,7 +155,7 @@ export async function prune(store: ContentStore, opts: PruneOptions = {}): Promi
       removed.push(c.info);
       reclaimed += c.info.size;
     }
-    if (!opts.dryRun && removed.length > 0) await pruneVariants(store);
+    if (!opts.dryRun) await pruneVariants(store);
     return { removed, reclaimedBytes: reclaimed, keptBlobs: kept, expiredLeases };
   });
 }

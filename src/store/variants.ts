@@ -11,7 +11,7 @@ import { Transform, type Duplex, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { digestHex, isDigest, type Digest } from "../util/digest.js";
 import { StoreError, ioError } from "./errors.js";
-import { writeFileAtomic } from "./fs-util.js";
+import { reapStaleTemps, writeFileAtomic } from "./fs-util.js";
 import type { RootLayout } from "./root.js";
 import type { BlobInfo, ContentStore, StoreCallOptions } from "./types.js";
 
@@ -107,7 +107,7 @@ export async function deriveVariant(
 }
 
 /**
- * Remove entries whose derived blob is gone (run after GC deleted blobs). Entries whose source is absent stay: a
+ * Remove entries whose derived blob is gone (run after GC deleted blobs), and temp files of dead writers. Entries whose source is absent stay: a
  * layer's diff ID names its uncompressed content even when only the compressed blob was ever stored.
  */
 export async function pruneVariants(store: ContentStore): Promise<number> {
@@ -118,10 +118,11 @@ export async function pruneVariants(store: ContentStore): Promise<number> {
   } catch {
     return 0;
   }
-  let removed = 0;
+  // Temp files of writers that died before their rename.
+  let removed = (await reapStaleTemps(dir)).length;
   for (const file of names) {
     const m = FILE_RE.exec(file);
-    if (!m) continue; // temp files of writers in progress are theirs to rename
+    if (!m) continue; // a live writer's temp file is its own to rename
     const source = `sha256:${m[1]!}` as Digest;
     const target = await lookupVariant(store, source, m[2]!);
     if (target) continue;
