@@ -18,6 +18,7 @@ export class ExportVertex {
   readonly digest: string;
   readonly #sink: ProgressSink | undefined;
   readonly #owned: boolean;
+  readonly #started = new Map<string, number>();
 
   constructor(opts: ExportProgressOptions, name: string) {
     this.#sink = opts.progress;
@@ -26,9 +27,17 @@ export class ExportVertex {
     if (this.#owned) this.#sink?.({ type: "vertex.started", vertex: { digest: this.digest, name }, time: Date.now() });
   }
 
-  /** Report a sub-step (`exporting layer sha256:…`) as `current` of `total`. */
+  /**
+   * Report a sub-step (`exporting layer sha256:…`) as a status: it starts when first reported and is done once
+   * `current` reaches `total`. The counts only say when it is done; renderers show the duration, as BuildKit does.
+   */
   step(id: string, current: number, total?: number): void {
-    this.#sink?.({ type: "vertex.progress", digest: this.digest, id, current, ...(total !== undefined ? { total } : {}), time: Date.now() });
+    if (!this.#sink) return;
+    const time = Date.now();
+    let started = this.#started.get(id);
+    if (started === undefined) this.#started.set(id, (started = time));
+    const completed = total !== undefined && current >= total;
+    this.#sink({ type: "vertex.progress", digest: this.digest, id, current: 0, completed, started, time });
   }
 
   /** Run `fn`, then mark the vertex done, or failed with the error's message (rethrown). */

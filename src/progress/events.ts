@@ -28,6 +28,13 @@ export type ProgressEvent =
       readonly id: string;
       readonly current: number;
       readonly total?: number;
+      /**
+       * Set for a status (BuildKit's VertexStatus: `exporting layers`, `naming to …`) rather than a byte counter:
+       * false while it runs, true once it is done. `current`/`total` are then bytes only when non-zero.
+       */
+      readonly completed?: boolean;
+      /** When the status started (ms since the epoch), for its duration. */
+      readonly started?: number;
       readonly time: number;
     }
   | { readonly type: "vertex.done"; readonly digest: string; readonly time: number }

@@ -56,7 +56,16 @@ export class PlainRenderer {
       }
       case "vertex.progress": {
         const n = this.#ids.get(e.digest);
-        if (n === undefined || e.total === undefined || e.current < e.total) return;
+        if (n === undefined) return;
+        if (e.completed !== undefined) {
+          // A status, printed once done as BuildKit's plain printer does: bytes only when counted, then duration.
+          if (!e.completed) return;
+          const bytes = e.total ? ` ${formatBytes(e.current)} / ${formatBytes(e.total)}` : e.current ? ` ${formatBytes(e.current)}` : "";
+          const secs = e.started !== undefined ? (e.time - e.started) / 1000 : 0;
+          this.#line(`#${n} ${e.id}${bytes}${secs > 0.01 ? ` ${secs.toFixed(1)}s` : ""} done\n`, e.digest);
+          return;
+        }
+        if (e.total === undefined || e.current < e.total) return;
         this.#line(`#${n} ${e.id} ${formatBytes(e.total)} done\n`, e.digest);
         return;
       }

@@ -28,6 +28,8 @@ interface Counter {
   readonly id: string;
   current: number;
   total: number | undefined;
+  /** A status (see the `completed` field of vertex.progress): done when true; undefined for byte counters. */
+  completed: boolean | undefined;
   readonly firstTime: number;
   readonly firstCurrent: number;
   time: number;
@@ -89,9 +91,10 @@ export class TtyView {
         if (c) {
           c.current = e.current;
           c.total = e.total ?? c.total;
+          c.completed = e.completed ?? c.completed;
           c.time = e.time;
         } else {
-          s.counters.set(e.id, { id: e.id, current: e.current, total: e.total, firstTime: e.time, firstCurrent: e.current, time: e.time });
+          s.counters.set(e.id, { id: e.id, current: e.current, total: e.total, completed: e.completed, firstTime: e.started ?? e.time, firstCurrent: e.current, time: e.time });
         }
         return;
       }
@@ -208,7 +211,7 @@ export class TtyView {
     const error: ViewLine[] = [];
     if (s.state === "running" && !o.final) {
       for (const c of s.counters.values()) {
-        counters.push({ text: counterLine(c, width), tone: "plain", done: c.total !== undefined && c.current >= c.total });
+        counters.push({ text: counterLine(c, width), tone: "plain", done: counterDone(c) });
       }
     }
     if ((s.state === "running" && !o.final) || s.state === "error") {
@@ -219,10 +222,19 @@ export class TtyView {
   }
 }
 
+function counterDone(c: Counter): boolean {
+  return c.completed ?? (c.total !== undefined && c.current >= c.total);
+}
+
 function counterLine(c: Counter, width: number): string {
-  const amount = c.total !== undefined ? `${formatBytes(c.current)} / ${formatBytes(c.total)}` : formatBytes(c.current);
   const secs = (c.time - c.firstTime) / 1000;
-  const done = c.total !== undefined && c.current >= c.total;
+  if (c.completed !== undefined) {
+    // A status: bytes only when counted, then its duration (BuildKit's tty display).
+    const bytes = c.total ? ` ${formatBytes(c.current)} / ${formatBytes(c.total)}` : c.current ? ` ${formatBytes(c.current)}` : "";
+    return fitLine(` => => ${sanitizeLine(c.id)}${bytes}`, `${secs > 0.01 ? `${secs.toFixed(1)}s ` : ""}${c.completed ? "done" : ""}`.trim(), width);
+  }
+  const amount = c.total !== undefined ? `${formatBytes(c.current)} / ${formatBytes(c.total)}` : formatBytes(c.current);
+  const done = counterDone(c);
   let right = "";
   if (done) right = "done";
   else if (secs >= 0.2 && c.current > c.firstCurrent) right = `${formatBytes(Math.round((c.current - c.firstCurrent) / secs))}/s`;

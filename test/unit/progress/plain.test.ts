@@ -26,6 +26,21 @@ describe("plain progress renderer", () => {
     );
   });
 
+  it("prints exporter statuses as BuildKit does: duration when measurable, no byte counts", () => {
+    const { out, text } = capture();
+    const r = new PlainRenderer(out);
+    r.write({ type: "vertex.started", vertex: { digest: "e", name: "exporting to image" }, time: 1000 });
+    r.write({ type: "vertex.progress", digest: "e", id: "exporting layers", current: 0, completed: false, started: 1000, time: 1000 });
+    r.write({ type: "vertex.progress", digest: "e", id: "exporting layers", current: 0, completed: true, started: 1000, time: 1230 });
+    r.write({ type: "vertex.progress", digest: "e", id: "naming to docker.io/library/x:latest", current: 0, completed: true, started: 1240, time: 1245 });
+    r.write({ type: "vertex.progress", digest: "e", id: "pushing layer sha256:ab", current: 2048, total: 2048, completed: true, started: 1250, time: 1750 });
+    r.write({ type: "vertex.done", digest: "e", time: 1800 });
+    expect(text()).toBe(
+      "#1 exporting to image\n#1 exporting layers 0.2s done\n#1 naming to docker.io/library/x:latest done\n" +
+        "#1 pushing layer sha256:ab 2.05kB / 2.05kB 0.5s done\n#1 DONE 0.8s\n\n",
+    );
+  });
+
   it("prints errors and cancellations", () => {
     const { out, text } = capture();
     const r = new PlainRenderer(out);

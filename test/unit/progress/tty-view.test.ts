@@ -24,6 +24,15 @@ function scripted(): TtyView {
 }
 
 describe("tty view frames", () => {
+  it("shows a status with its duration and done, not as bytes", () => {
+    const view = new TtyView();
+    view.apply({ type: "vertex.started", vertex: v("e", "exporting to image"), time: 1000 });
+    view.apply({ type: "vertex.progress", digest: "e", id: "exporting layers", current: 0, completed: false, started: 1000, time: 1000 });
+    expect(text(view, { width: 50, height: 10, now: 1500 })).toContain(" => => exporting layers");
+    view.apply({ type: "vertex.progress", digest: "e", id: "exporting layers", current: 0, completed: true, started: 1000, time: 1300 });
+    expect(text(view, { width: 50, height: 10, now: 1500 })).toContain(" => => exporting layers                  0.3s done");
+  });
+
   it("shows each step's state, timers, logs and byte counters, cut to the width", () => {
     expect(text(scripted(), { width: 40, height: 30, now: 3750 })).toEqual([
       "[+] Building 2.7s (2/4)",
