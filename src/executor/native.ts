@@ -4,7 +4,7 @@ import { ExecutorError } from "./errors.js";
 let cached: string | undefined;
 
 /** The helper's sources: every C file and header of native/ except the stand-alone tools. */
-const STANDALONE = new Set(["deflate.c"]);
+const STANDALONE = new Set(["deflate.c", "fsd.c"]);
 
 /** The `native/` directory of this checkout or package (searched upwards from this module, src or dist). */
 export function nativeDir(): string {
