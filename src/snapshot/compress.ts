@@ -1,13 +1,14 @@
 /**
  * Layer compression and the byte-counting sha256 tap used to digest blobs in the same pass that writes them.
- * gzip: tsbuild-deflate (native/deflate.c, built with `cc` on first use; needs Debian `libdeflate-dev` to build and
+ * gzip: tsbuild-deflate (native/deflate.c, built with `cc` on first use; Debian `libdeflate-dev` to build,
  * `libdeflate0` to run): the tar cut into 1 MiB pieces, each its own gzip member, compressed by libdeflate on all
- * cores — about 2× pigz on 2 cores and slightly smaller; the bytes depend on input and level only. A multi-member
- * gzip is one gzip file (RFC 1952 §2.2): gzip, pigz, zlib and Go's gzip reader (docker, containerd, skopeo, umoci)
- * read it whole. When it cannot be built: pigz (Debian `pigz`, all cores; its output does not depend on the thread
- * count) or, without pigz, Node's zlib (one core). Each backend gives different bytes. zstd: the Debian `zstd` CLI with -T (its multi-threaded format does not
- * depend on the thread count: -T1, -T2 and -T4 give the same bytes) or, without it, @cloudpss/zstd in process
- * (single-threaded format; different bytes). Every backend is deterministic for the same input and level.
+ * cores; under half of pigz's CPU time and slightly smaller output, and the bytes depend on input and level only. A
+ * multi-member gzip is one gzip file (RFC 1952 §2.2): gzip, pigz, zlib and Go's gzip reader (docker, containerd,
+ * skopeo, umoci) read it whole. When it cannot be built: pigz (Debian `pigz`, all cores; its output does not
+ * depend on the thread count) or, without pigz, Node's zlib (one core). zstd: the Debian `zstd` CLI with -T (its
+ * multi-threaded format does not depend on the thread count: -T1, -T2 and -T4 give the same bytes) or, without
+ * it, @cloudpss/zstd in process (single-threaded format). Every backend is deterministic for the same input and
+ * level, but each gives different bytes: a machine without libdeflate-dev writes other layer digests.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
