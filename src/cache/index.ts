@@ -11,3 +11,4 @@ export { LocalCacheStore } from "./records.js";
 export { checkCache, type CacheCheckOptions, type CacheCheckReport, type CacheFinding } from "./check.js";
 export { CacheGc, pruneBuildCache, type CacheGcOptions, type CachePrunePolicy, type CachePruneReport, type CacheUsage, type PruneBuildCacheOptions, type SnapshotUsage } from "./gc.js";
 export { BuildLease, LeasedRefManager, BUILD_LEASE_LABEL, isLeaseOwnerAlive, liveBuildLeases, reapDeadLeases } from "./gc-lease.js";
+export { incrementalKey, prepareClone, readDerivedLayer, readIncrementalRecord, writeIncrementalRecord, type DerivedLayer, type IncrementalItem, type IncrementalRecord } from "./incremental.js";

@@ -64,8 +64,11 @@ export async function mkdirAll(root: string, path: string, mode: number, owner?:
   return created;
 }
 
-/** fsutil Copy for one match: prepare the destination, then copy the match's tree onto it. */
-export async function copyItem(t: CopyTarget, item: SourceItem, dest: string, copyDirContents: boolean): Promise<void> {
+/**
+ * fsutil Copy for one match: prepare the destination, then copy the match's tree onto it. Returns the host path the
+ * match's root was written to (resolved: no symlink in it below `t.root`).
+ */
+export async function copyItem(t: CopyTarget, item: SourceItem, dest: string, copyDirContents: boolean): Promise<string> {
   // Created parents (and a created destination directory) are 0755 even with --chmod, as in Docker 20.10's BuildKit:
   // --chmod=0600 on them would leave directories nobody can enter.
   const dirMode = 0o755;
@@ -83,6 +86,16 @@ export async function copyItem(t: CopyTarget, item: SourceItem, dest: string, co
   }
   const target = copyDirContents && srcIsDir && dstSt === null ? dst : dirname(dst);
   await mkdirAll(t.root, target, dirMode, t.owner);
+  await new TreeWriter(t).write(item, dst);
+  return dst;
+}
+
+/**
+ * Copy a match's tree onto `dst` (a host path below `t.root` that copyItem returned for this match before, whose
+ * parents exist): what copyItem does once the destination is resolved. An incremental copy passes only the
+ * entries that changed (and every directory, whose metadata is applied again).
+ */
+export async function writeItemAt(t: CopyTarget, item: SourceItem, dst: string): Promise<void> {
   await new TreeWriter(t).write(item, dst);
 }
 

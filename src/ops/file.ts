@@ -26,6 +26,7 @@ import { applyMkdir, applyMkfile, applyRm } from "./file-actions.js";
 import { contextSelector, listFromContext, listFromHttp, listFromTree, type SourceItem } from "./copy-sources.js";
 import { copyItem, type CopyTarget } from "./copy-apply.js";
 import { detectArchive, unpackArchive } from "./copy-unpack.js";
+import { execContextCopy } from "./incremental-copy.js";
 import { posix } from "node:path";
 
 type InputKind = "local" | "http" | "fs";
@@ -62,27 +63,26 @@ async function contextDigest(ctx: BuildContext, copies: readonly CopyAction[]): 
   return sha256(`tsbuild.copy-sources.v1 ${canonicalJson(parts)}`);
 }
 
-/** At most this many context entries per input are kept for `--explain` (beyond it only their count). */
-const EXPLAIN_MAX_FILES = 20_000;
-
 /**
- * What the copies of one context input read, entry by entry, for `--explain`: context path → 16 hex digits of the
- * entry's content digest (a differing prefix always means differing content).
+ * What the copies of one context input read, for `--explain`: the checksums of their selections (already computed
+ * for the key). The context room stores each selection's entry digests by checksum (`loadSelectionFiles`), so a
+ * build records 64 hex digits per COPY source instead of one digest per file.
  */
-async function contextFiles(ctx: BuildContext, copies: readonly CopyAction[]): Promise<Record<string, string> | { readonly count: number }> {
-  const files = new Map<string, string>();
-  for (const a of copies) for (const [p, d] of await ctx.entryDigests(contextSelector(a))) files.set(p, d.startsWith("sha256:") ? d.slice(7, 23) : d);
-  if (files.size > EXPLAIN_MAX_FILES) return { count: files.size };
-  return Object.fromEntries([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+async function contextFiles(ctx: BuildContext, copies: readonly CopyAction[]): Promise<{ readonly selections: readonly string[] }> {
+  return { selections: await Promise.all(copies.map((a) => ctx.checksum(contextSelector(a)))) };
 }
 
 /**
  * The op of a file vertex (`vertex.op.kind === "file"`). `exec` prepares a writable snapshot of the base, applies the
  * actions in order and commits it (`{kind: "fs", ref}`); on any failure or abort the snapshot is discarded.
  */
-export function createFileOp(vertex: Vertex, deps: OpDeps): Op<OpResult> {
+export function createFileOp(vertex: Vertex, deps: OpDeps, opts: { readonly ignoreCache?: boolean } = {}): Op<OpResult> {
   const op = fileOpOf(vertex);
   const stampsTime = op.actions.some((a) => a.action === "mkdir") && deps.sourceDateEpoch !== undefined;
+  const opDigest = sha256(canonicalJson({ type: "tsbuild.file.v1", op, ...(stampsTime ? { epoch: deps.sourceDateEpoch } : {}) }));
+  // One COPY from the build context: may be built from the previous result (incremental-copy.ts).
+  const only = op.actions.length === 1 && op.actions[0]?.action === "copy" ? op.actions[0] : undefined;
+  const contextCopy = only !== undefined && only.src !== null && only.src !== op.base && inputKind(vertex, only.src) === "local" ? only : undefined;
   return {
     async cacheMap() {
       // Filled by computeDigest below (before the key is final), read by --explain from the build record.
@@ -101,7 +101,7 @@ export function createFileOp(vertex: Vertex, deps: OpDeps): Op<OpResult> {
         };
       });
       return {
-        opDigest: sha256(canonicalJson({ type: "tsbuild.file.v1", op, ...(stampsTime ? { epoch: deps.sourceDateEpoch } : {}) })),
+        opDigest,
         deps: cacheDeps,
         explain: { actions: op.actions.map((a) => (a.action === "copy" ? `copy ${a.srcPath} ${a.dest}` : `${a.action} ${a.path}`)), contextFiles: files },
       };
@@ -110,6 +110,14 @@ export function createFileOp(vertex: Vertex, deps: OpDeps): Op<OpResult> {
     async exec(inputs: readonly OpResult[], ctx: ExecContext): Promise<OpResult> {
       const { signal } = ctx;
       const base = fsInput(inputs, op.base, vertex.options.name);
+      const input = contextCopy?.src != null ? inputs[contextCopy.src] : undefined;
+      if (contextCopy !== undefined && input?.kind === "local") {
+        return execContextCopy({
+          a: contextCopy, opDigest, base, context: input.context, deps, ctx, useRecord: opts.ignoreCache !== true,
+          target: (root) => copyTarget(root, contextCopy, deps, signal),
+          copyAll: (root, items) => applyCopy(root, contextCopy, items, 1, deps, signal),
+        });
+      }
       const active = await deps.refs.prepare(base, signal);
       const views = new Map<number, Promise<RefView>>();
       const view = (i: number, ref: Parameters<OpDeps["refs"]["view"]>[0]): Promise<RefView> => {
@@ -187,22 +195,28 @@ async function listSources(
   }
 }
 
-async function applyCopy(root: string, a: CopyAction, items: readonly SourceItem[], sameDest: number, deps: OpDeps, signal: AbortSignal): Promise<void> {
+/** Where and how a copy action writes into the mounted rootfs `root` (--chown resolved there, --chmod parsed). */
+async function copyTarget(root: string, a: CopyAction, deps: OpDeps, signal: AbortSignal): Promise<CopyTarget> {
+  const owner = await resolveOwner(root, a.chown, "error");
+  if (owner !== undefined) checkMapped(owner, deps.uidMap, deps.gidMap);
+  return {
+    root,
+    signal,
+    ...(owner !== undefined ? { owner } : {}),
+    ...(a.chmod !== undefined ? { chmod: parseChmod(a.chmod) } : {}),
+  };
+}
+
+/** Copy every match; returns the host path each match's root was written to (unpacked archives: none). */
+async function applyCopy(root: string, a: CopyAction, items: readonly SourceItem[], sameDest: number, deps: OpDeps, signal: AbortSignal): Promise<string[]> {
   if (!a.createDestPath) {
     const parent = await resolveInRoot(root, posix.dirname(cleanAbs(a.dest)));
     if ((await lstatOrNull(parent.path)) === null) {
       throw new FileOpError("TSB_OPS_COPY_DEST", `failed to stat ${a.dest}: the parent directory does not exist`, { hint: "create the directory first" });
     }
   }
-  if (items.length === 0) return;
-  const owner = await resolveOwner(root, a.chown, "error");
-  if (owner !== undefined) checkMapped(owner, deps.uidMap, deps.gidMap);
-  const target: CopyTarget = {
-    root,
-    signal,
-    ...(owner !== undefined ? { owner } : {}),
-    ...(a.chmod !== undefined ? { chmod: parseChmod(a.chmod) } : {}),
-  };
+  if (items.length === 0) return [];
+  const target = await copyTarget(root, a, deps, signal);
   const sources = sameDest + items.length - 1;
   if (sources > 1 && !a.dest.endsWith("/") && !a.dest.endsWith("/.") && items.some((it) => it.root.type !== "dir")) {
     const st = await lstatOrNull((await resolveInRoot(root, cleanAbs(a.dest))).path);
@@ -212,6 +226,7 @@ async function applyCopy(root: string, a: CopyAction, items: readonly SourceItem
       });
     }
   }
+  const dsts: string[] = [];
   for (const item of items) {
     signal.throwIfAborted();
     if (a.unpack && item.root.type === "file") {
@@ -221,6 +236,7 @@ async function applyCopy(root: string, a: CopyAction, items: readonly SourceItem
         continue;
       }
     }
-    await copyItem(target, item, a.dest, a.dirContents);
+    dsts.push(await copyItem(target, item, a.dest, a.dirContents));
   }
+  return dsts;
 }

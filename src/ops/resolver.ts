@@ -23,7 +23,7 @@ export interface GraphSolverVertex extends SolverVertex {
 }
 
 /** Builds the op of a file vertex (COPY/ADD/mkdir/…); implemented in src/ops/file.ts. */
-export type FileOpFactory = (vertex: Vertex, deps: OpDeps) => Op<OpResult>;
+export type FileOpFactory = (vertex: Vertex, deps: OpDeps, opts?: { readonly ignoreCache?: boolean }) => Op<OpResult>;
 
 /** Per-build state shared by the ops of one build (memoized lookups). Internal to the ops room. */
 export interface OpEnv {
@@ -127,7 +127,7 @@ export function createOpResolver(deps: OpDeps, opts: OpResolverOptions = {}): Op
           op = createExecOp(v, kind, env);
           break;
         case "file":
-          op = fileOp(v, deps);
+          op = fileOp(v, deps, { ignoreCache: sv.ignoreCache === true });
           break;
         case "merge":
           op = createMergeOp(v, kind, env);

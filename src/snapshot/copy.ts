@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { SnapshotDb, writeDurable, type SnapshotRecord } from "./db.js";
 import { copyTree } from "./native.js";
+import { SnapshotError } from "./errors.js";
 import { existsError, stateError } from "./overlay.js";
 import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
 import { diffFromChanges, sortEntries, type RecordedChange } from "./walk.js";
@@ -163,6 +164,11 @@ export class CopySnapshotter implements Snapshotter {
         ? (JSON.parse(await readFile(this.#db.path(rec.id, "changes.json"), "utf8")) as RecordedChange[])
         : await this.#changes(rec);
     return diffFromChanges(this.#db.path(rec.id, "fs"), changes);
+  }
+
+  /** Unsupported: the copy driver's tree is the whole rootfs, not one layer that could be cloned. */
+  cloneLayer(key: string): Promise<void> {
+    return Promise.reject(new SnapshotError("TSB_SNAPSHOT_UNSUPPORTED", `the copy driver cannot clone a layer into snapshot ${JSON.stringify(key)}`, "copy the files instead"));
   }
 
   async applyTarget(key: string): Promise<ApplyTarget> {

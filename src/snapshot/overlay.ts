@@ -5,7 +5,7 @@
  * (`<id>/flat` = the merged view, copied with cp -a) and reused as a single lower from then on.
  */
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { SnapshotDb } from "./db.js";
 import { SnapshotError } from "./errors.js";
@@ -140,6 +140,39 @@ export class OverlaySnapshotter implements Snapshotter {
       return await walkUpper(this.#db.path(rec.id, "fs"), lower);
     } finally {
       if (lower) await this.#unmountLowerView(lower);
+    }
+  }
+
+  async cloneLayer(key: string, from: string, remove: readonly string[] = []): Promise<void> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    const src = this.#db.get(from);
+    if (rec.kind !== "active") throw stateError(key, rec.kind, "cloned into", "clone into a snapshot made by prepare()");
+    if (this.#mounted.has(key) || this.#applyLowers.has(key)) throw stateError(key, "mounted", "cloned into", "clone before mounting it");
+    if (src.kind !== "committed") throw stateError(from, src.kind, "cloned", "clone committed snapshots");
+    if (src.parentId !== rec.parentId) {
+      throw new SnapshotError("TSB_SNAPSHOT_STATE", `snapshot ${JSON.stringify(from)} has another parent than ${JSON.stringify(key)}`, "clone only a layer made on the same parent");
+    }
+    const upper = this.#db.path(rec.id, "fs");
+    await mustRun("cp", ["-a", "-l", "--", `${this.#db.path(src.id, "fs")}/.`, upper], `cloning snapshot ${JSON.stringify(from)}`);
+    for (const p of remove) {
+      if (p === "" || p.startsWith("/") || p.split("/").some((c) => c === ".." || c === "." || c === "")) {
+        throw new SnapshotError("TSB_SNAPSHOT_STATE", `cannot remove ${JSON.stringify(p)} from a cloned layer: not a clean relative path`, "this is a bug in the caller");
+      }
+      // Never through a symlink of the layer (its target could be anywhere on the host).
+      const parts = p.split("/");
+      let dir = upper;
+      let under = true;
+      for (const c of parts.slice(0, -1)) {
+        dir = join(dir, c);
+        const st = await lstat(dir).catch(() => undefined);
+        if (!st?.isDirectory()) {
+          under = false;
+          break;
+        }
+      }
+      // Unlinking only drops this layer's name: the inode stays, unchanged, in `from`.
+      if (under) await rm(join(upper, p), { recursive: true, force: true });
     }
   }
 

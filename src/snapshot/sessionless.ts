@@ -60,6 +60,10 @@ export class SessionlessSnapshotter implements Snapshotter {
     return refuse("diff", key);
   }
 
+  cloneLayer(key: string): Promise<void> {
+    return refuse("clone into", key);
+  }
+
   applyTarget(key: string): Promise<ApplyTarget> {
     return refuse("apply layers into", key);
   }

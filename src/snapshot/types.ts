@@ -92,6 +92,14 @@ export interface Snapshotter {
   list(): Promise<readonly SnapshotInfo[]>;
   /** The changes of a committed (or active, unmounted) snapshot relative to its parent: never a walk of the whole rootfs for overlay. */
   diff(key: string): Promise<DiffSource>;
+  /**
+   * Fill the upperdir of the active, unmounted snapshot `key` with hard links of committed snapshot `from`'s own
+   * layer (`cp -a -l`: directories made anew with their metadata and xattrs, every other entry linked), then delete
+   * `remove` (paths relative to the root) from it, so the lower layers show through there again. `from` must sit on
+   * the same parent. Linked inodes are shared with `from`: callers must replace, never modify, files they write.
+   * The copy driver fails with `TSB_SNAPSHOT_UNSUPPORTED`.
+   */
+  cloneLayer(key: string, from: string, remove?: readonly string[]): Promise<void>;
   /** Where applyLayer() may write into an active snapshot without mounting it. */
   applyTarget(key: string): Promise<ApplyTarget>;
   /** Unmount everything this instance mounted. */

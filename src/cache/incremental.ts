@@ -1,0 +1,127 @@
+/**
+ * Incremental results of file ops: what an op wrote last time on a given base (its result snapshot and a manifest
+ * of the entries it copied), so the next run of the same op on the same base can start from a hard-link clone of
+ * that layer and apply only the delta; and, per layer made that way, which paths differ from the layer it was
+ * cloned from (for a spliced layer export).
+ *
+ * Records are small JSON files under `<cache>/incremental/`, written temp + rename, so any number of processes may
+ * read and write them at once (the last writer wins; every record is self-contained). A record whose snapshot is
+ * gone (pruned) is ignored; records never keep snapshots alive.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { sha256, digestHex } from "../util/digest.js";
+import type { Snapshotter } from "../snapshot/index.js";
+import { writeFileAtomic, type RootLayout } from "../store/index.js";
+import { readJsonFile } from "./json-files.js";
+import type { RefManager } from "./refs.js";
+import type { ActiveRef, BuildRef } from "./types.js";
+
+/** One copied source of an incremental record: how it was matched and where (rootfs-relative) it was written. */
+export interface IncrementalItem {
+  readonly source: string;
+  readonly rootType: string;
+  /** Resolved destination, relative to the rootfs ("" for the root). */
+  readonly dst: string;
+}
+
+/** What an op wrote on one base: its result's top snapshot and a fingerprint per copied entry. */
+export interface IncrementalRecord {
+  readonly snapshot: string;
+  readonly items: readonly IncrementalItem[];
+  /** `<item index>\0<entry path>` → fingerprint (type, mode, owner, mtime, size, content digest, link target). */
+  readonly entries: Readonly<Record<string, string>>;
+}
+
+/** Which layer a layer was cloned from, and which paths (rootfs-relative) differ between the two. */
+export interface DerivedLayer {
+  readonly from: string;
+  readonly changed: readonly string[];
+}
+
+interface StoredRecord extends IncrementalRecord {
+  readonly v: 1;
+}
+
+function dirOf(layout: RootLayout): string {
+  return join(layout.cache, "incremental");
+}
+
+function derivedPath(layout: RootLayout, snapshot: string): string {
+  return join(dirOf(layout), "derived", `${snapshot.replace(/[^A-Za-z0-9._-]/g, "_")}.json`);
+}
+
+/** The record key of an op: its digest and the snapshots of the base it ran on. */
+export function incrementalKey(opDigest: string, baseSnapshots: readonly string[]): string {
+  return digestHex(sha256(`tsbuild.incremental.v1 ${JSON.stringify([opDigest, baseSnapshots])}`));
+}
+
+/** The record of `key`, when there is a valid one whose snapshot still exists (committed). */
+export async function readIncrementalRecord(layout: RootLayout, key: string, snapshotter: Snapshotter): Promise<IncrementalRecord | undefined> {
+  const r = await readJsonFile<StoredRecord>(join(dirOf(layout), `${key}.json`));
+  if (!r || r.v !== 1 || typeof r.snapshot !== "string" || !Array.isArray(r.items) || typeof r.entries !== "object" || r.entries === null) return undefined;
+  if (!r.items.every((i) => typeof i?.source === "string" && typeof i.rootType === "string" && typeof i.dst === "string")) return undefined;
+  const info = await snapshotter.stat(r.snapshot).catch(() => undefined);
+  return info?.kind === "committed" ? r : undefined;
+}
+
+/**
+ * Remember `record` under `key`; with `derived`, also what its layer changed relative to the layer it was cloned
+ * from. The derived note of the snapshot the key named before is dropped (at most one note per key lives on).
+ */
+export async function writeIncrementalRecord(layout: RootLayout, key: string, record: IncrementalRecord, derived?: DerivedLayer): Promise<void> {
+  await mkdir(join(dirOf(layout), "derived"), { recursive: true });
+  const file = join(dirOf(layout), `${key}.json`);
+  const old = await readJsonFile<StoredRecord>(file);
+  if (derived) await writeFileAtomic(derivedPath(layout, record.snapshot), JSON.stringify(derived), 0o644, { durable: false });
+  await writeFileAtomic(file, JSON.stringify({ v: 1, ...record } satisfies StoredRecord), 0o644, { durable: false });
+  if (old && typeof old.snapshot === "string" && old.snapshot !== record.snapshot && old.snapshot !== derived?.from) {
+    await rm(derivedPath(layout, old.snapshot), { force: true });
+  }
+}
+
+/** What layer `snapshot` was cloned from and which paths it changed, when it was made incrementally. */
+export async function readDerivedLayer(layout: RootLayout, snapshot: string): Promise<DerivedLayer | undefined> {
+  const d = await readJsonFile<DerivedLayer>(derivedPath(layout, snapshot));
+  return d && typeof d.from === "string" && Array.isArray(d.changed) && d.changed.every((p) => typeof p === "string") ? d : undefined;
+}
+
+/**
+ * Like RefManager.prepare, but the new layer starts as a hard-link clone of `from` (a committed layer on the same
+ * base), with `remove` deleted from it before it is mounted. Fails (and leaves nothing behind) when `from` is gone,
+ * sits on another base, or the driver cannot clone.
+ */
+export async function prepareClone(
+  refs: RefManager, snapshotter: Snapshotter, base: BuildRef, from: string, remove: readonly string[], signal?: AbortSignal,
+): Promise<ActiveRef> {
+  // Both through materialize: a leased manager then protects `from` from a concurrent prune while it is cloned.
+  const top = await refs.materialize(base, signal);
+  await refs.materialize({ layers: [...base.layers, { snapshot: from }] }, signal);
+  const key = `active-${randomUUID()}`;
+  await snapshotter.prepare(key, top);
+  let path: string;
+  try {
+    await snapshotter.cloneLayer(key, from, remove);
+    path = await snapshotter.mount(key);
+  } catch (err) {
+    await snapshotter.remove(key).catch(() => {});
+    throw err;
+  }
+  let settled = false;
+  return {
+    path,
+    commit: async () => {
+      if (settled) throw new TypeError("ActiveRef already committed or discarded");
+      settled = true;
+      const name = `layer-${randomUUID()}`;
+      await snapshotter.commit(key, name);
+      return { layers: [...base.layers, { snapshot: name, created: new Date().toISOString() }] };
+    },
+    discard: async () => {
+      if (settled) return;
+      settled = true;
+      await snapshotter.remove(key);
+    },
+  };
+}
