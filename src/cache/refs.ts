@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { sha256, digestHex, type Digest } from "../util/digest.js";
-import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, type Compression, type Snapshotter } from "../snapshot/index.js";
+import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, planSplice, writeSplicedLayer, type Compression, type DiffSource, type Snapshotter, type SplicePlan } from "../snapshot/index.js";
+import { readDerivedLayer } from "./incremental.js";
 import { deriveVariant, recordVariant, withLock, writeFileAtomic, type ContentStore, type DerivedVariant, type RootLayout } from "../store/index.js";
 import type { ActiveRef, BlobFetcher, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
 
@@ -217,15 +218,12 @@ export class RefManager {
       });
     }
     const diff = await this.#snap.diff(layer.snapshot);
+    const plan = await this.#splicePlan(layer.snapshot, diff, opts);
     const writer = await this.#store.writer();
     let desc;
     try {
-      desc = await exportLayer(diff, writer.stream, {
-        compression,
-        level: opts.level,
-        sourceDateEpoch: opts.sourceDateEpoch,
-        signal: opts.signal,
-      });
+      const eo = { compression, level: opts.level, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal };
+      desc = plan ? await writeSplicedLayer(plan, writer.stream, eo) : await exportLayer(diff, writer.stream, eo);
       await writer.commit({ digest: desc.digest, size: desc.size });
     } catch (err) {
       await writer.abort();
@@ -240,6 +238,15 @@ export class RefManager {
       await recordVariant(this.#store, desc.diffId, layerVariantName(compression, opts.level), blob.digest);
     }
     return { diffId: desc.diffId, blob, empty, ...at(created) };
+  }
+
+  /** A splice of the uncompressed tar of the layer this one was cloned from (incremental.ts), when it is stored. */
+  async #splicePlan(snapshot: string, diff: DiffSource, opts: ExportLayerOptions): Promise<SplicePlan | undefined> {
+    const derived = await readDerivedLayer(this.#layout, snapshot);
+    const meta = derived && (await this.#readMeta(derived.from));
+    const plain = meta?.blobs.find((b) => mediaTypeCompression(b.mediaType) === "none");
+    if (!derived || !plain || !(await this.#store.has(plain.digest))) return undefined;
+    return planSplice(diff, this.#store.path(plain.digest), new Set(derived.changed), { sourceDateEpoch: opts.sourceDateEpoch });
   }
 
   /** The `compression` blob of an uncompressed layer blob (fetched first if a shared cache has it). Deduped. */
