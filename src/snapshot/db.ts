@@ -14,7 +14,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SnapshotError } from "./errors.js";
 import { currentOwner, FileLock, isOwnerAlive, ownerTag, parseOwnerTag, type OwnerId } from "./lock.js";
-import { runTool } from "./native.js";
+import { umountFs } from "./native.js";
 import type { SnapshotInfo, SnapshotKind } from "./types.js";
 
 /** One snapshot as stored in db.json. */
@@ -326,5 +326,5 @@ export async function unmountBelow(path: string): Promise<void> {
   }
   const points = info.split("\n").map((l) => l.split(" ")[4] ?? "").map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
     .filter((p) => p === path || p.startsWith(`${path}/`)).sort().reverse();
-  for (const p of points) await runTool("umount", ["-l", p]);
+  for (const p of points) await umountFs(p, { lazy: true });
 }

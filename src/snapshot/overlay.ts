@@ -9,7 +9,7 @@ import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { SnapshotDb } from "./db.js";
 import { SnapshotError } from "./errors.js";
-import { copyTree, mknod, mustRun, runTool } from "./native.js";
+import { copyTree, mknod, mountFs, mustRun, mustUmount } from "./native.js";
 import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
 import { walkUpper } from "./walk.js";
 
@@ -89,7 +89,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async #mountOverlay(opts: string, target: string, key: string): Promise<void> {
-    const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, target], { cwd: this.#db.dir });
+    const r = await mountFs("overlay", "overlay", target, opts, { cwd: this.#db.dir });
     if (r.code !== 0) {
       throw new SnapshotError("TSB_SNAPSHOT_MOUNT", `mounting snapshot ${JSON.stringify(key)} failed: ${r.stderr.split("\n")[0] ?? ""}`,
         "run inside `tsbuild unshare` (or as root), or use the copy driver");
@@ -99,7 +99,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async unmount(key: string): Promise<void> {
     const path = this.#mounted.get(key);
     if (!path) return;
-    await mustRun("umount", [path], `unmounting snapshot ${JSON.stringify(key)}`);
+    await mustUmount(path, `unmounting snapshot ${JSON.stringify(key)}`);
     this.#mounted.delete(key);
   }
 
@@ -218,7 +218,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async #unmountLowerView(mnt: string): Promise<void> {
-    await mustRun("umount", [mnt], "unmounting a lower view");
+    await mustUmount(mnt, "unmounting a lower view");
     await rm(mnt, { recursive: true, force: true });
   }
 
@@ -256,7 +256,7 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       await copyTree(mnt, tmp);
     } finally {
-      await mustRun("umount", [mnt], "unmounting a flattening view");
+      await mustUmount(mnt, "unmounting a flattening view");
       await rm(mnt, { recursive: true, force: true });
     }
     try {

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile, lstat } from "no
 import { join } from "node:path";
 import { CopySnapshotter } from "./copy.js";
 import { SnapshotError } from "./errors.js";
-import { runTool } from "./native.js";
+import { mountFs, umountFs } from "./native.js";
 import { OverlaySnapshotter, overlayOptions } from "./overlay.js";
 import type { Snapshotter } from "./types.js";
 
@@ -90,7 +90,7 @@ async function mountProbe(root: string): Promise<OverlayProbe> {
     let last = "";
     for (const userxattr of [true, false]) {
       const opts = overlayOptions(userxattr, ["l"], { upper: "u", work: "w" });
-      const r = await runTool("mount", ["-t", "overlay", "overlay", "-o", opts, "m"], { cwd: dir });
+      const r = await mountFs("overlay", "overlay", "m", opts, { cwd: dir });
       if (r.code !== 0) {
         last = r.stderr.split("\n")[0] ?? `mount exited ${r.code}`;
         continue;
@@ -103,7 +103,7 @@ async function mountProbe(root: string): Promise<OverlayProbe> {
         last = `overlay mounted but whiteouts do not work (${(e as Error).message})`;
         continue;
       } finally {
-        await runTool("umount", [join(dir, "m")]);
+        await umountFs(join(dir, "m"));
       }
       return { ok: true, userxattr, reason: `overlayfs${userxattr ? " with userxattr" : ""}` };
     }
