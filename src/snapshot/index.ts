@@ -1,9 +1,10 @@
 /**
  * snapshot: copy-on-write filesystem snapshots (overlayfs, or a copy fallback) and OCI layers (diff → tar, tar → dir);
  * any number of tsbuild processes may share one root (db.ts: one flock'ed db, dead owners reaped). Never touches the
- * content store, registries or the build graph. xattrs, mknod, mount, flock and zstd go through Debian tools (attr,
- * coreutils, mount, perl-base, zstd) in batches, gzip through tsbuild-deflate (native/deflate.c on libdeflate, built
- * with `cc` on first use) — no native addon, no install scripts, one spawn per layer or process.
+ * content store, registries or the build graph. mount, umount, xattrs and mknod go to one tsbuild-fsd co-process per
+ * tsbuild process (native/fsd.c; Debian mount/attr/coreutils when it cannot be built); flock and zstd go through
+ * Debian tools (perl-base, zstd), gzip through tsbuild-deflate (native/deflate.c on libdeflate) — both C programs
+ * built with `cc` on first use: no native addon, no install scripts, one spawn per layer or process.
  */
 export type {
   ApplyTarget, Compression, DiffEntry, DiffSource, LayerDescriptor, SnapshotInfo, SnapshotKind, Snapshotter, SnapshotterReport,
