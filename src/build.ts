@@ -22,6 +22,7 @@ import { explainMisses, solve, type BuildRecord, type MissExplanation, type Vert
 import { openContentStore, reapRootTemps, resolveRoot, rootLayout } from "./store/index.js";
 import { loadBuildRecords, makeBuildRecord, saveBuildRecord } from "./build-records.js";
 import type { NamedContext } from "./build-options.js";
+import type { Vertex } from "./graph/index.js";
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -86,6 +87,8 @@ export interface BuildResult {
   readonly exports: ExportResult;
   /** Every step of the build with its cache key and whether it was cached. */
   readonly steps: readonly VertexOutcome[];
+  /** Steps that ran (not cached), build-context loads aside: 0 for a fully cached build. */
+  readonly ran: number;
   readonly compiled: CompileResult;
   /** With `explain`: why each step missed the cache, and the record of this build. */
   readonly explain?: { readonly misses: readonly MissExplanation[]; readonly record: BuildRecord };
@@ -230,6 +233,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       pushed: exports.outputs.flatMap((o) => o.pushed),
       exports,
       steps,
+      ran: countRan(steps, compiled.root?.vertex),
       compiled,
       ...(explain ? { explain } : {}),
     };
@@ -319,4 +323,18 @@ function applyNoCache(root: GraphSolverVertex, compiled: CompileResult, opts: Bu
     return out;
   };
   return visit(root);
+}
+
+/** Outcomes that ran, not counting build-context loads (they always "run": they only read the context). */
+function countRan(steps: readonly VertexOutcome[], root: Vertex | undefined): number {
+  const local = new Set<string>();
+  const seen = new Set<Vertex>();
+  const walk = (v: Vertex): void => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (v.op.kind === "source" && v.op.source.type === "local") local.add(v.digest);
+    for (const i of v.inputs) walk(i.vertex);
+  };
+  if (root) walk(root);
+  return steps.filter((s) => !s.cached && !local.has(s.digest)).length;
 }

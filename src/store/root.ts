@@ -2,6 +2,7 @@
  * Where tsbuild keeps its state, and the fixed layout inside that root. Every room that persists anything gets
  * its directory from `rootLayout()`, so one `--root` moves everything and all temp files share one filesystem.
  */
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -13,6 +14,20 @@ export interface ResolveRootOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Effective uid; 0 selects `/var/lib/tsbuild`. @default process.getuid() */
   readonly uid?: number;
+  /**
+   * The process's `/proc/self/uid_map`, consulted when the uid is 0: inside tsbuild's rootless session uid 0 is
+   * the invoking user, whose root is the one under `$XDG_DATA_HOME`. @default read from /proc
+   */
+  readonly uidMap?: string | undefined;
+}
+
+/** The uid outside the user namespace that uid 0 maps to (0 in the initial namespace), from a uid_map text. */
+export function outerUidOfRoot(uidMap: string): number | undefined {
+  for (const line of uidMap.split("\n")) {
+    const [inside, outside] = line.trim().split(/\s+/);
+    if (inside === "0" && outside !== undefined && /^\d+$/.test(outside)) return Number(outside);
+  }
+  return undefined;
 }
 
 /**
@@ -23,7 +38,18 @@ export function resolveRoot(opts: ResolveRootOptions = {}): string {
   const env = opts.env ?? process.env;
   if (opts.root) return resolve(opts.root);
   if (env.TSBUILD_ROOT) return resolve(env.TSBUILD_ROOT);
-  const uid = opts.uid ?? process.getuid?.() ?? -1;
+  let uid = opts.uid ?? process.getuid?.() ?? -1;
+  if (uid === 0) {
+    let map = opts.uidMap;
+    if (map === undefined) {
+      try {
+        map = readFileSync("/proc/self/uid_map", "utf8");
+      } catch {
+        map = "";
+      }
+    }
+    uid = outerUidOfRoot(map) ?? 0;
+  }
   if (uid === 0) return "/var/lib/tsbuild";
   const dataHome = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
   return resolve(dataHome, "tsbuild");

@@ -97,22 +97,24 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
   const { parseProgressMode } = await import("../../progress/index.js");
   const mode = parseProgressMode(a.quiet ? "quiet" : a.progress);
   // A fully cached rebuild finishes here, outside the session; anything else builds again inside it.
-  const { mayTryCached, tryCachedBuild } = await import("./build-fast.js");
-  const cached = mayTryCached(a, options, process.env) ? await tryCachedBuild(options) : undefined;
+  const { mayTryCached, tryCachedBuild, outcomeKey, builtInARow, recordOutcome, SKIP_AFTER_BUILT } = await import("./build-fast.js");
+  const { resolveRoot } = await import("../../store/index.js");
+  const root = resolveRoot({ root: options.root });
+  const memoKey = outcomeKey(options, process.cwd());
+  const recent = mayTryCached(a, options, process.env) ? ((await builtInARow(root, memoKey)) ?? 0) : SKIP_AFTER_BUILT;
+  const cached = recent < SKIP_AFTER_BUILT ? await tryCachedBuild(options) : undefined;
   if (!cached) {
     const { ensureSession } = await import("../../executor/index.js");
     const outcome = await ensureSession(process.argv.slice(1));
     if (!outcome.inside) return outcome.exitCode;
   }
 
-  const [{ build }, progressRoom, { renderError }, { resolveRoot }] = await Promise.all([
+  const [{ build }, progressRoom, { renderError }] = await Promise.all([
     import("../../build.js"),
     import("../../progress/index.js"),
     import("../render-error.js"),
-    import("../../store/index.js"),
   ]);
   const { createRenderer, createLogFiles, LogRing, teeProgress } = progressRoom;
-  const root = resolveRoot({ root: options.root });
   const logDir = join(root, "logs", new Date().toISOString().replace(/[:.]/g, "-") + `-${process.pid}`);
   const renderer = await createRenderer(mode, {
     stderr: process.stderr,
@@ -136,6 +138,7 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
       ...options,
       ...(dockerfileText !== undefined ? { dockerfileText } : {}),
       progress, signal: ac.signal, stdout: process.stdout });
+    if (!options.noCache && (options.noCacheFilter?.length ?? 0) === 0) await recordOutcome(root, memoKey, result);
     renderer.summary({
       ...(result.imageId ? { digest: result.imageId } : {}),
       tags: result.names,

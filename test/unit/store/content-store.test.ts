@@ -27,6 +27,11 @@ describe("resolveRoot", () => {
     expect(resolveRoot({ env: {}, uid: 0 })).toBe("/var/lib/tsbuild");
     expect(resolveRoot({ env: { XDG_DATA_HOME: "/d" }, uid: 1000 })).toBe("/d/tsbuild");
     expect(resolveRoot({ env: { HOME: "/home/u" }, uid: 1000 })).toBe("/home/u/.local/share/tsbuild");
+    // uid 0 of the initial namespace, or of a session root made by root: /var/lib.
+    expect(resolveRoot({ env: {}, uid: 0, uidMap: "         0          0 4294967295\n" })).toBe("/var/lib/tsbuild");
+    expect(resolveRoot({ env: {}, uid: 0, uidMap: "0 0 1\n" })).toBe("/var/lib/tsbuild");
+    // uid 0 of a rootless session is the invoking user: that user's root, not /var/lib.
+    expect(resolveRoot({ env: { HOME: "/home/u" }, uid: 0, uidMap: "0 1000 1\n1 200000 65536\n" })).toBe("/home/u/.local/share/tsbuild");
   });
 });
 
