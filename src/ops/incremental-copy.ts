@@ -110,7 +110,8 @@ export async function execContextCopy(p: ContextCopyParams): Promise<OpResult> {
   const { signal } = ctx;
   const items = await listFromContext(p.context, a);
   const item = items[0];
-  const overlay = deps.snapshotter.report.driver === "overlay";
+  // (Deps wired by hand, as some tests do, may leave out the snapshotter or the layout: then always a full copy.)
+  const overlay = (deps.snapshotter as OpDeps["snapshotter"] | undefined)?.report.driver === "overlay" && deps.layout !== undefined;
   const manifest = overlay && items.length === 1 && item?.root.type === "dir" && !(a.unpack && item.root.type !== "dir") ? await manifestOf(p.context, a) : undefined;
   const key = incrementalKey(p.opDigest, p.base.layers.map((l) => l.snapshot));
   const rec = manifest && p.useRecord ? await readIncrementalRecord(deps.layout, key, deps.snapshotter) : undefined;
@@ -143,7 +144,7 @@ export async function execContextCopy(p: ContextCopyParams): Promise<OpResult> {
     const dsts = await p.copyAll(active.path, items);
     signal.throwIfAborted();
     const ref = await active.commit();
-    if (manifest && item && dsts.length === 1 && ref.layers.length > 0) {
+    if (overlay && manifest && item && dsts.length === 1 && ref.layers.length > 0) {
       const record: IncrementalRecord = { snapshot: topSnapshot(ref), items: [{ source: item.source, rootType: item.root.type, dst: relative(active.path, dsts[0]!) }], entries: Object.fromEntries(manifest) };
       await writeIncrementalRecord(deps.layout, key, record).catch(() => {});
     }
