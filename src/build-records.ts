@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { sha256 } from "./util/digest.js";
 import { explainEnv } from "./ops/index.js";
+import { loadSelectionFiles } from "./context/index.js";
 import { explainMisses, type BuildRecord, type MissExplanation, type RecordedStep, type SolverVertex, type VertexOutcome } from "./solver/index.js";
 import { resolveRoot, rootLayout, writeFileAtomic } from "./store/index.js";
 
@@ -114,12 +115,37 @@ export async function loadBuildRecords(cacheDir: string, contextDir: string, doc
     if (out.length >= n) break;
     try {
       const r = JSON.parse(await readFile(join(dir, name), "utf8")) as BuildRecord;
-      if (r.v === 1 && Array.isArray(r.steps)) out.push(r);
+      if (r.v === 1 && Array.isArray(r.steps)) out.push(await withContextFiles(r, cacheDir));
     } catch {
       // a torn or foreign file: skip it
     }
   }
   return out;
+}
+
+/**
+ * A record whose COPY steps name the context selections they read (`contextFiles: {i: {selections}}`, the cheap form
+ * every build records) with those selections' entries loaded from the context room, as `--explain` compares them.
+ * A selection whose listing is gone is left as it is (the explanation then names no files).
+ */
+export async function withContextFiles(record: BuildRecord, cacheDir: string): Promise<BuildRecord> {
+  const indexDir = join(cacheDir, "context-index");
+  const steps = await Promise.all(
+    record.steps.map(async (s) => {
+      const all = s.record.explain?.contextFiles as Record<string, unknown> | undefined;
+      if (all === undefined || typeof all !== "object" || all === null) return s;
+      const files: Record<string, unknown> = {};
+      let changed = false;
+      for (const [i, v] of Object.entries(all)) {
+        const sel = (v as { selections?: unknown } | null)?.selections;
+        const loaded = Array.isArray(sel) && sel.every((x) => typeof x === "string") ? await loadSelectionFiles(indexDir, sel) : undefined;
+        files[i] = loaded ?? v;
+        changed ||= loaded !== undefined;
+      }
+      return changed ? { ...s, record: { ...s.record, explain: { ...s.record.explain, contextFiles: files } } } : s;
+    }),
+  );
+  return { ...record, steps };
 }
 
 /** Options of {@link explainLastBuild}. */

@@ -20,7 +20,7 @@ import { openRegistry, type Registry } from "./registry/index.js";
 import { createSnapshotter, SessionlessSnapshotter } from "./snapshot/index.js";
 import { explainMisses, solve, type BuildRecord, type MissExplanation, type VertexOutcome } from "./solver/index.js";
 import { openContentStore, reapRootTemps, resolveRoot, rootLayout } from "./store/index.js";
-import { loadBuildRecords, makeBuildRecord, saveBuildRecord } from "./build-records.js";
+import { loadBuildRecords, makeBuildRecord, saveBuildRecord, withContextFiles } from "./build-records.js";
 import type { NamedContext } from "./build-options.js";
 import type { Vertex } from "./graph/index.js";
 
@@ -199,7 +199,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     });
     const previous = opts.explain ? (await loadBuildRecords(layout.cache, contextDir, dockerfilePath, 1))[0] : undefined;
     await saveBuildRecord(layout.cache, dockerfilePath, record);
-    const explain = opts.explain ? { misses: explainMisses(record, previous), record } : undefined;
+    const explain = opts.explain ? { misses: explainMisses(await withContextFiles(record, layout.cache), previous), record } : undefined;
 
     const cacheState = { steps, results: cacheStore.results, final: ref };
     const firstImage = outputs.find((o): o is Extract<OutputSpec, { image: unknown }> => "image" in o);

@@ -12,6 +12,7 @@ import { compilePatterns, loadIgnoreRules, type IgnoreRules, type IgnoreVerdict 
 import { ContextExcludedError, ContextNotFoundError, ContextPatternError, ContextRootError } from "./errors.js";
 import { FileIndex } from "./file-index.js";
 import { FsView } from "./fs-view.js";
+import { saveListing, SelectionMemo } from "./selection-memo.js";
 import type { PatternList } from "./patterns.js";
 import { resolveInContext, type Resolved } from "./safe-path.js";
 import { Tree, type Node, type SelectorFilter } from "./tree.js";
@@ -31,7 +32,12 @@ export interface OpenContextOptions {
   readonly concurrency?: number;
   /** Clock for the index's racy-second rule (tests). @default Date.now */
   readonly now?: () => number;
+  /** Reuse a selection's stored checksum when its walk sees the same entries with the same stat. @default true */
+  readonly memo?: boolean;
 }
+
+/** Bumped whenever the checksum algorithm changes, so no memo of the old algorithm is reused. */
+const MEMO_VERSION = "tsbuild.selection-memo.v1";
 
 /** Open a build context: checks the root, loads the active ignore file and the persistent index. */
 export async function openContext(opts: OpenContextOptions): Promise<BuildContext> {
@@ -48,7 +54,8 @@ export async function openContext(opts: OpenContextOptions): Promise<BuildContex
     ...(opts.ignoreText !== undefined ? { text: opts.ignoreText } : {}),
   });
   const index = await FileIndex.open({ dir: opts.indexDir, root, ...(opts.now ? { now: opts.now } : {}) });
-  return new BuildContext(root, ignore, index, opts.concurrency ?? 64);
+  const memo = opts.memo === false ? undefined : await SelectionMemo.open(opts.indexDir, root);
+  return new BuildContext(root, ignore, index, opts.concurrency ?? 64, memo, opts.indexDir);
 }
 
 interface Picked {
@@ -62,14 +69,23 @@ export class BuildContext {
   readonly #fs: FsView;
   readonly #tree: Tree;
   readonly #index: FileIndex;
+  readonly #memo: SelectionMemo | undefined;
+  readonly #indexDir: string | undefined;
+  /** Checksums of this session by selection key (a selector is checksummed once per build). */
+  readonly #sums = new Map<string, Promise<Digest>>();
+  /** Checksums whose listing was stored this session. */
+  readonly #listed = new Set<string>();
   #walkedAll = false;
+  #memoHits = 0;
 
   /** Use {@link openContext}. */
-  constructor(root: string, ignore: IgnoreRules, index: FileIndex, concurrency: number) {
+  constructor(root: string, ignore: IgnoreRules, index: FileIndex, concurrency: number, memo?: SelectionMemo, indexDir?: string) {
     this.root = root;
     this.#fs = new FsView(root, concurrency);
     this.#tree = new Tree(this.#fs, ignore, index);
     this.#index = index;
+    this.#memo = memo;
+    this.#indexDir = indexDir;
   }
 
   /** The active ignore file's display name ("" when there is none). */
@@ -79,7 +95,7 @@ export class BuildContext {
 
   /** Counters of hashing work done so far (index reuse vs rehash). */
   get stats(): ContextStats {
-    return { ...this.#index.stats };
+    return { ...this.#index.stats, memoHits: this.#memoHits };
   }
 
   /** Whether a context-relative path is excluded by the ignore file, and by which line. */
@@ -93,10 +109,42 @@ export class BuildContext {
     return { ...r, absPath: this.#fs.abs(r.contextPath) };
   }
 
-  /** sha256 checksum of a selection, for cache keys. Throws ContextNotFoundError/ContextExcludedError. */
-  async checksum(selector: Selector): Promise<Digest> {
+  /**
+   * sha256 checksum of a selection, for cache keys. Throws ContextNotFoundError/ContextExcludedError. Memoized: when
+   * the walk sees the same entries with the same stat as when the stored checksum was computed, it is reused without
+   * hashing (see selection-memo.ts for the racy-second rule).
+   */
+  checksum(selector: Selector): Promise<Digest> {
+    const key = selectionKey(selector, this.#tree.ignore.text);
+    let p = this.#sums.get(key);
+    if (p === undefined) {
+      p = this.#checksum(selector, key);
+      this.#sums.set(key, p);
+      p.catch(() => this.#sums.delete(key));
+    }
+    return p;
+  }
+
+  async #checksum(selector: Selector, key: string): Promise<Digest> {
     const picked = await this.#pick(selector);
     if (selector.path === "" || cleanPath(`/${selector.path}`) === "/") this.#walkedAll ||= !hasFilters(selector);
+    const fp = this.#memo === undefined ? undefined : fingerprint(picked, Math.floor(this.#index.stamp / 1000) * 1000);
+    if (fp !== undefined) {
+      const known = this.#memo!.get(key, fp);
+      if (known !== undefined) {
+        this.#memoHits++;
+        return known as Digest;
+      }
+    }
+    await this.#index.load();
+    const sum = await this.#computeChecksum(selector, picked);
+    if (fp !== undefined) this.#memo!.set(key, fp, sum);
+    if (this.#indexDir !== undefined) await this.#storeListing(this.#indexDir, sum, picked);
+    return sum;
+  }
+
+  /** The checksum computed the full way: the content-hash tree over the picked nodes, through the index. */
+  async #computeChecksum(selector: Selector, picked: readonly Picked[]): Promise<Digest> {
     if (!selector.wildcard) return this.#tree.digest(picked[0]!.node);
     const prefix = splitWildcards(cleanRel(selector.path)).prefix;
     const list = await Promise.all(
@@ -111,7 +159,11 @@ export class BuildContext {
    * bits (their contents are listed themselves). Reuses the digests `checksum` computed.
    */
   async entryDigests(selector: Selector): Promise<ReadonlyMap<string, string>> {
-    const picked = await this.#pick(selector);
+    await this.#index.load();
+    return this.#entryDigests(await this.#pick(selector));
+  }
+
+  async #entryDigests(picked: readonly Picked[]): Promise<Map<string, string>> {
     const nodes = picked.flatMap((p) => [p.node, ...Tree.flatten(p.node).map((f) => f.node)]);
     const sums = await Promise.all(
       nodes.map((n) => (n.type === "dir" ? `dir ${(n.stat.mode & 0o7777).toString(8)}` : this.#tree.digest(n))),
@@ -165,7 +217,18 @@ export class BuildContext {
 
   /** Persist the index (pruning entries of files no longer in the context after a whole-context walk). */
   async close(): Promise<void> {
-    await this.#index.save(this.#walkedAll);
+    // A memoized checksum did not mark its files as used in the index: pruning would drop them.
+    await this.#index.save(this.#walkedAll && this.#memoHits === 0);
+    await this.#memo?.save();
+  }
+
+  /** Store the entry digests of a computed selection by its checksum, for `--explain` ({@link loadSelectionFiles}). */
+  async #storeListing(indexDir: string, sum: Digest, picked: readonly Picked[]): Promise<void> {
+    if (this.#listed.has(sum)) return;
+    this.#listed.add(sum);
+    const digests = await this.#entryDigests(picked);
+    for (const [p, d] of digests) if (d.startsWith("sha256:")) digests.set(p, d.slice(7, 23));
+    await saveListing(indexDir, sum, digests);
   }
 
   async #invisible(r: Resolved): Promise<boolean> {
@@ -295,6 +358,22 @@ export class BuildContext {
     };
     return node.type === "symlink" ? { ...base, linkTarget: await this.#fs.readlink(node.contextPath) } : base;
   }
+}
+
+/** What a selection's checksum depends on besides the files: the selector and the ignore file's text. */
+function selectionKey(s: Selector, ignoreText: string): string {
+  const sel = [s.path, s.wildcard ?? false, s.followLinks ?? false, s.include ?? [], s.exclude ?? []];
+  return sha256(JSON.stringify([MEMO_VERSION, sel, ignoreText]));
+}
+
+/** sha256 of the picked nodes' fingerprint (see Tree.fingerprint); undefined when an entry is racy. */
+function fingerprint(picked: readonly Picked[], racyFrom: number): string | undefined {
+  const out: string[] = [];
+  for (const p of picked) {
+    out.push(p.source, "pick");
+    if (!Tree.fingerprint(p.node, racyFrom, out)) return undefined;
+  }
+  return sha256(out.join("\0"));
 }
 
 function hasFilters(s: Selector): boolean {

@@ -62,18 +62,21 @@ export class IgnoreRules {
   readonly #list: PatternList;
   /** Display name of the file the rules came from ("" when there is none). */
   readonly file: string;
+  /** The ignore file's text ("" when there is none): what memoized checksums depend on. */
+  readonly text: string;
   readonly #dirInfo = new Map<string, MatchInfo>();
 
-  constructor(list: PatternList, file: string) {
+  constructor(list: PatternList, file: string, text = "") {
     this.#list = list;
     this.file = file;
+    this.text = text;
   }
 
   static readonly none = new IgnoreRules(PatternList.compile([]), "");
 
   /** Build from ignore-file text (throws ContextPatternError for a bad line). */
   static fromText(text: string, file: string): IgnoreRules {
-    return new IgnoreRules(compilePatterns(parseIgnoreFile(text, file), file), file);
+    return new IgnoreRules(compilePatterns(parseIgnoreFile(text, file), file), file, text);
   }
 
   get empty(): boolean {

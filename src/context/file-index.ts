@@ -62,9 +62,12 @@ export interface FileIndexOptions {
 export class FileIndex {
   readonly #file: string | undefined;
   readonly #root: string;
-  readonly #old: ReadonlyMap<string, string>;
+  /** The stored entries, read on first use ({@link FileIndex.load}): a memoized checksum needs none of them. */
+  #old: ReadonlyMap<string, string> = new Map();
+  #loading: Promise<void> | undefined;
+  #loaded = false;
   /** Start of the racy second of the loaded index: entries with m/ctime >= this are re-verified. */
-  readonly #racyFrom: number;
+  #racyFrom = 0;
   readonly #stamp: number;
   readonly #fresh = new Map<string, Entry>();
   /** Bounds open file descriptors and memory: at most this many files are read at once. */
@@ -72,26 +75,40 @@ export class FileIndex {
   #dirty = false;
   readonly stats: IndexStats = { statHits: 0, xxhVerified: 0, sha256Computed: 0 };
 
-  private constructor(file: string | undefined, root: string, old: Map<string, string>, stampedAt: number, now: number) {
+  private constructor(file: string | undefined, root: string, now: number) {
     this.#file = file;
     this.#root = root;
-    this.#old = old;
-    this.#racyFrom = Math.floor(stampedAt / 1000) * 1000;
     this.#stamp = now;
+    if (file === undefined) this.#loaded = true;
   }
 
-  /** Load the index of `root` from `dir` (discarding it if corrupt or foreign), or start empty. */
+  /** The index of `root` in `dir`, read on first use (discarded then if corrupt or foreign), or empty. */
   static async open(opts: FileIndexOptions): Promise<FileIndex> {
     const now = (opts.now ?? Date.now)();
-    if (opts.dir === undefined) return new FileIndex(undefined, opts.root, new Map(), 0, now);
+    if (opts.dir === undefined) return new FileIndex(undefined, opts.root, now);
     const key = createHash("sha256").update(opts.root).digest("hex").slice(0, 32);
-    const file = join(opts.dir, `${key}.json`);
-    const loaded = await load(file, opts.root);
-    return new FileIndex(file, opts.root, loaded?.entries ?? new Map(), loaded?.stamp ?? 0, now);
+    return new FileIndex(join(opts.dir, `${key}.json`), opts.root, now);
+  }
+
+  /** When this session started (ms): the racy-second reference for what it stores. */
+  get stamp(): number {
+    return this.#stamp;
+  }
+
+  /** Read the stored entries (once). {@link knownSha} vouches for nothing before this resolves. */
+  load(): Promise<void> {
+    this.#loading ??= (async () => {
+      const loaded = this.#file === undefined ? undefined : await load(this.#file, this.#root);
+      this.#old = loaded?.entries ?? new Map();
+      this.#racyFrom = Math.floor((loaded?.stamp ?? 0) / 1000) * 1000;
+      this.#loaded = true;
+    })();
+    return this.#loading;
   }
 
   /** The content sha256 when the index can vouch for it from `st` alone (no I/O), else undefined. */
   knownSha(rel: string, st: Stats): string | undefined {
+    if (!this.#loaded) return undefined;
     const fresh = this.#fresh.get(rel);
     if (fresh !== undefined && sameStat(fresh, st)) return fresh[7];
     const raw = this.#old.get(rel);
@@ -106,6 +123,7 @@ export class FileIndex {
 
   /** sha256 (hex) of the content of regular file `rel` whose lstat is `st`, using the index when it can. */
   async contentSha(rel: string, st: Stats): Promise<string> {
+    await this.load();
     const known = this.knownSha(rel, st);
     if (known !== undefined) return known;
     const raw = this.#old.get(rel);
@@ -174,7 +192,7 @@ export class FileIndex {
    * walk of the whole context); otherwise keep unseen old entries too.
    */
   async save(prune = false): Promise<void> {
-    if (this.#file === undefined) return;
+    if (this.#file === undefined || !this.#loaded) return;
     if (!this.#dirty && !(prune && this.#fresh.size !== this.#old.size)) return;
     const entries: Record<string, string> = {};
     if (!prune) for (const [k, v] of this.#old) entries[k] = v;

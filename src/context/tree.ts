@@ -186,6 +186,22 @@ export class Tree {
     }
   }
 
+  /**
+   * Append a node and its descendants to a fingerprint: two fields per entry, its context path and its type + stat
+   * (directories: mode only, their listing is the children's paths). Joined with NUL, which no path contains.
+   * Returns false as soon as a non-directory entry's mtime/ctime is at or after `racyFrom` (it may change again
+   * without its stat changing, so no checksum may be memoized for it).
+   */
+  static fingerprint(node: Node, racyFrom: number, out: string[]): boolean {
+    const st = node.stat;
+    if (node.type === "dir") out.push(node.contextPath, `d${st.mode}`);
+    else if (st.mtimeMs >= racyFrom || st.ctimeMs >= racyFrom) return false;
+    else out.push(node.contextPath, `${node.type} ${st.dev} ${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.mode} ${st.rdev}`);
+    const kids = node.children;
+    if (kids !== undefined) for (const c of kids) if (!Tree.fingerprint(c, racyFrom, out)) return false;
+    return true;
+  }
+
   /** Depth-first list of a node's descendants (parents first), with paths relative to the node. */
   static flatten(node: Node, prefix = "", out: { node: Node; path: string }[] = []): { node: Node; path: string }[] {
     for (const c of node.children ?? []) {

@@ -73,4 +73,6 @@ export interface ContextStats {
   readonly xxhVerified: number;
   /** Files whose sha256 was computed. */
   readonly sha256Computed: number;
+  /** Selections whose checksum was reused from the memo (no file hashed or index read for them). */
+  readonly memoHits: number;
 }
