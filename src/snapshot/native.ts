@@ -23,7 +23,8 @@ export interface ToolResult {
 /** Run a tool to completion; a missing binary becomes TSB_SNAPSHOT_TOOL naming the Debian package. */
 export function runTool(cmd: string, args: readonly string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    // env given explicitly: the same as the default, but it is this realm's process.env (a test may change PATH)
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: process.env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
