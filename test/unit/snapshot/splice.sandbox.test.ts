@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { chmod, lstat, mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { createSnapshotter, exportLayer, planSplice, writeSplicedLayer, type Snapshotter } from "../../../src/snapshot/index.js";
+import { requireSession } from "../../helpers/session.js";
+
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sink(): { stream: Writable; bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  return { stream, bytes: () => Buffer.concat(chunks) };
+}
+
+describe("spliced layer export", () => {
+  let dir: string;
+  let snap: Snapshotter;
+  beforeAll(async () => {
+    requireSession();
+    dir = await mkdtemp(join(tmpdir(), "tsb-splice-"));
+    snap = await createSnapshotter(join(dir, "snapshots"));
+  });
+  afterAll(async () => {
+    await snap?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("is byte for byte the full export, for random trees and random deltas", async () => {
+    if (snap.report.driver !== "overlay") throw new Error(`overlay driver needed, got ${snap.report.reason}`);
+    await snap.prepare("base");
+    const bp = await snap.mount("base");
+    await mkdir(join(bp, "app/keep"), { recursive: true });
+    await writeFile(join(bp, "app/keep/base.txt"), "base\n");
+    await snap.commit("base");
+    let spliced = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const rand = rng(seed);
+      const n = (k: number): number => Math.floor(rand() * k);
+      const when = (): number => 1_600_000_000 + n(1_000_000);
+      // The earlier layer: a random tree (long and non-ASCII names, big files, symlinks, odd modes).
+      const l1 = `l1-${seed}`;
+      await snap.prepare(l1, "base");
+      const p1 = await snap.mount(l1);
+      const files: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const d = `app/d${n(5)}${n(3) === 0 ? `/${"long-".repeat(30)}${n(2)}` : ""}${n(6) === 0 ? "/ünï" : ""}`;
+        await mkdir(join(p1, d), { recursive: true });
+        const f = `${d}/f${i}`;
+        if (n(8) === 0) await symlink(`../t${n(9)}`, join(p1, f));
+        else {
+          await writeFile(join(p1, f), Buffer.alloc(n(3) === 0 ? n(200_000) : n(700), i));
+          await chmod(join(p1, f), [0o644, 0o600, 0o755, 0o4755][n(4)]!);
+          await utimes(join(p1, f), when(), when());
+          files.push(f);
+        }
+      }
+      await snap.commit(l1);
+      const old = join(dir, `${l1}.tar`);
+      await exportLayer(await snap.diff(l1), old, { compression: "none" });
+
+      // The clone with a delta, written as the incremental COPY writes it: replaced, never modified in place.
+      const l2 = `l2-${seed}`;
+      const removed = files.filter(() => n(10) === 0);
+      await snap.prepare(l2, "base");
+      await snap.cloneLayer(l2, l1, removed);
+      const p2 = await snap.mount(l2);
+      const changed = new Set<string>();
+      for (const f of files.filter((x) => !removed.includes(x))) {
+        const r = n(12);
+        if (r > 3) continue;
+        const was = await lstat(join(p2, f));
+        await unlink(join(p2, f));
+        if (r === 0) await writeFile(join(p2, f), `modified ${seed} ${f}\n`);
+        else if (r === 1) await writeFile(join(p2, f), "same", { mode: 0o700 });
+        else if (r === 2) await symlink(`retargeted-${seed}`, join(p2, f));
+        else {
+          // Same size, mode and mtime, other bytes: only the changed list tells.
+          await writeFile(join(p2, f), Buffer.alloc(was.size, 0x7a), { mode: was.mode & 0o7777 });
+          await chmod(join(p2, f), was.mode & 0o7777);
+          await utimes(join(p2, f), was.atime, was.mtime);
+        }
+        changed.add(f);
+      }
+      for (let i = 0; i < n(4); i++) {
+        const f = `app/new${n(3)}/n${i}`;
+        await mkdir(join(p2, "app", `new${n(3)}`), { recursive: true }).catch(() => {});
+        await mkdir(join(p2, f.slice(0, f.lastIndexOf("/"))), { recursive: true });
+        await writeFile(join(p2, f), `new ${i}\n`);
+        changed.add(f);
+      }
+      if (n(2) === 0) await rm(join(p2, "app/d4"), { recursive: true, force: true });
+      await chmod(join(p2, "app"), 0o750);
+      for (const d of ["app", "app/d0", "app/d1", "app/d2", "app/d3", "app/d4"]) changed.add(d);
+      await snap.commit(l2);
+
+      const diff = await snap.diff(l2);
+      const full = sink();
+      const fullDesc = await exportLayer(diff, full.stream, { compression: "none" });
+      const plan = planSplice(diff, old, changed);
+      expect(plan).toBeDefined();
+      spliced += plan!.copied;
+      const out = sink();
+      const desc = await writeSplicedLayer(plan!, out.stream, { compression: "none" });
+      expect(out.bytes().equals(full.bytes())).toBe(true);
+      expect(desc).toEqual(fullDesc);
+      if (seed === 1) {
+        const gz = await writeSplicedLayer(plan!, sink().stream, { compression: "gzip" });
+        expect(gz).toEqual(await exportLayer(diff, sink().stream, { compression: "gzip" }));
+      }
+    }
+    expect(spliced).toBeGreaterThan(100); // most entries really were copied
+  });
+
+  it("declines a tar it cannot read", async () => {
+    await snap.prepare("x", "base");
+    await writeFile(join(await snap.mount("x"), "f"), "f");
+    await snap.commit("x");
+    const bad = join(dir, "bad.tar");
+    await writeFile(bad, Buffer.alloc(700, 0x41));
+    expect(planSplice(await snap.diff("x"), bad, new Set())).toBeUndefined();
+  });
+});
