@@ -49,14 +49,27 @@ export interface CacheExportDeps {
 const isPrefix = (ref: BuildRef, of: BuildRef): boolean =>
   ref.layers.length <= of.layers.length && ref.layers.every((l, i) => l.snapshot === of.layers[i]!.snapshot);
 
+/** How the cache's layers are compressed: `level` and `force` as for image outputs. */
+export interface CacheCompression {
+  readonly compression: Compression;
+  readonly level?: number | undefined;
+  readonly force?: boolean | undefined;
+}
+
 /** The cache config of a build for `mode`; layers are exported (or reused) with `compression`. */
-export async function collectCacheConfig(state: BuildCacheState, mode: "min" | "max", compression: Compression, deps: Pick<CacheExportDeps, "refs" | "signal">): Promise<CacheConfigBuilder> {
+export async function collectCacheConfig(state: BuildCacheState, mode: "min" | "max", compressionArg: Compression | CacheCompression, deps: Pick<CacheExportDeps, "refs" | "signal">): Promise<CacheConfigBuilder> {
+  const { compression, level, force } = typeof compressionArg === "string" ? { compression: compressionArg, level: undefined, force: undefined } : compressionArg;
   const exported = new Map<string, Promise<ExportedLayer>>();
   const layerOf = (ref: BuildRef, i: number): Promise<ExportedLayer> => {
     const snap = ref.layers[i]!.snapshot;
     let p = exported.get(snap);
     if (!p) {
-      p = deps.refs.exportLayer(ref, i, { compression, ...(deps.signal ? { signal: deps.signal } : {}) });
+      p = deps.refs.exportLayer(ref, i, {
+        compression,
+        ...(level !== undefined ? { level } : {}),
+        ...(force ? { force: true } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
       exported.set(snap, p);
     }
     return p;
@@ -79,7 +92,7 @@ export async function collectCacheConfig(state: BuildCacheState, mode: "min" | "
 
 /** Export the build's cache to a registry or a local directory (not inline: see {@link inlineCacheValue}). */
 export async function exportCache(spec: Exclude<CacheExportSpec, { type: "inline" }>, state: BuildCacheState, deps: CacheExportDeps): Promise<Descriptor> {
-  const builder = await collectCacheConfig(state, spec.mode, spec.compression, deps);
+  const builder = await collectCacheConfig(state, spec.mode, { compression: spec.compression, level: spec.level, force: spec.force }, deps);
   if (spec.cacheMounts) for (const m of await exportCacheMounts(deps.cacheMountsDir, deps.store, deps.signal)) builder.addMount(m);
   const config = builder.build();
   const target = spec.type === "registry" ? parseReference(spec.ref) : undefined;

@@ -22,6 +22,10 @@ export interface CacheExportOptions {
   readonly mode: "min" | "max";
   /** Compression of layers exported for the cache (layers already exported are reused as they are). @default "gzip" */
   readonly compression: Compression;
+  /** `compression-level`: gzip 1–9, zstd 1–19 (the compressor's default when absent). */
+  readonly level?: number | undefined;
+  /** `force-compression=true`: re-compress layers already exported with another compression. @default false */
+  readonly force: boolean;
   /** OCI media types (always true: the cache is an OCI artifact; accepted for buildx compatibility). */
   readonly ociMediaTypes: boolean;
   /** Also export `RUN --mount=type=cache` directories (tsbuild extension). @default false */
@@ -102,11 +106,21 @@ export function parseCacheExportSpec(spec: string): CacheExportSpec {
     if (compression !== "gzip" && compression !== "zstd" && compression !== "uncompressed") {
       throw usage(flag, spec, `compression=${JSON.stringify(compression)} is not supported`, "use compression=gzip, zstd or uncompressed");
     }
+    let level: number | undefined;
+    const lv = f.get("compression-level");
+    if (lv !== undefined) {
+      const [min, max] = compression === "zstd" ? [1, 19] : [1, 9];
+      level = Number(lv);
+      if (compression === "uncompressed") throw usage(flag, spec, "compression-level does not apply to compression=uncompressed", "drop compression-level, or use compression=gzip or zstd");
+      if (!/^\d+$/.test(lv) || level < min || level > max) throw usage(flag, spec, `compression-level=${JSON.stringify(lv)} is out of range`, `use an integer from ${min} to ${max} for ${compression}`);
+    }
     const oci = bool(flag, spec, f, "oci-mediatypes", true);
     if (!oci) throw usage(flag, spec, "oci-mediatypes=false is not supported", "the cache is always an OCI artifact; drop oci-mediatypes=false");
     return {
       mode,
       compression: compression === "uncompressed" ? "none" : compression,
+      ...(level !== undefined ? { level } : {}),
+      force: bool(flag, spec, f, "force-compression", false),
       ociMediaTypes: true,
       cacheMounts: bool(flag, spec, f, "cache-mounts", false),
       ignoreError: bool(flag, spec, f, "ignore-error", false),
