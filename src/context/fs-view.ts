@@ -61,6 +61,9 @@ export class FsView implements SafeFs {
   }
 
   lstat(rel: string): Promise<Stats | null> {
+    // Entries a walk already saw (lstatChildren) answer without a promise per entry being kept around.
+    const seen = this.#syncStats.get(rel);
+    if (seen !== undefined) return Promise.resolve(seen);
     let p = this.#stats.get(rel);
     if (p === undefined) {
       p = this.#limiter.run(async () => {
@@ -94,7 +97,6 @@ export class FsView implements SafeFs {
         throw new ContextReadError(rel, describeFsError(err), err);
       }
       this.#syncStats.set(rel, st);
-      if (!this.#stats.has(rel)) this.#stats.set(rel, Promise.resolve(st));
       return st;
     });
   }
