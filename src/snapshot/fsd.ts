@@ -49,10 +49,7 @@ class FsdProcess {
   readonly #pending: Pending[] = [];
   #buf: Buffer = Buffer.alloc(0);
   #dead: string | undefined;
-  readonly #onDeath: () => void;
-
-  constructor(path: string, onDeath: () => void) {
-    this.#onDeath = onDeath;
+  constructor(path: string) {
     this.child = spawn(path, [], { stdio: ["pipe", "pipe", "inherit"] });
     this.child.unref();
     this.child.stdout!.on("data", (b: Buffer) => this.#onData(b));
@@ -108,7 +105,6 @@ class FsdProcess {
   #die(why: string): void {
     if (this.#dead) return;
     this.#dead = why;
-    this.#onDeath();
     const err = this.#deathError();
     for (const p of this.#pending.splice(0)) p.reject(err);
     this.#setRef(false);
@@ -139,13 +135,19 @@ function ensure(): FsdProcess | undefined {
   }
   let path: string;
   try {
-    path = process.env.TSBUILD_FSD_PATH || buildNative({ name: "tsbuild-fsd", sources: (f) => f === "fsd.c" });
+    path = buildNative({ name: "tsbuild-fsd", sources: (f) => f === "fsd.c" });
   } catch (e) {
     off = (e as Error).message; // no cc, no native/ sources, nowhere to write: the tools do the work
     return undefined;
   }
   starts++;
-  current = new FsdProcess(path, () => {});
+  current = new FsdProcess(path);
+  if (current.child.pid === undefined) {
+    // spawn failed at once (e.g. a noexec temp dir): no request has been sent yet, so the tools take over cleanly
+    off = `cannot start ${path}`;
+    current = undefined;
+    return undefined;
+  }
   if (!exitHooked) {
     exitHooked = true;
     process.once("exit", () => current?.kill());

@@ -120,7 +120,7 @@ export function mountFs(fstype: string, source: string, target: string, options:
     else flags |= f;
   }
   const cwd = resolvePath(opts.cwd ?? ".");
-  return fsdOrTool(FsdOp.mount, [cwd, fstype, source, target, flags, data.join(",")], `mount: ${target}`,
+  return fsdOrTool(FsdOp.mount, [cwd, fstype, source, target, flags, data.join(",")], `mount: ${resolvePath(cwd, target)}`,
     () => runTool("mount", ["-t", fstype, source, "-o", options, target], { cwd }));
 }
 
