@@ -128,6 +128,20 @@ describe("tsbuild-fsd co-process", () => {
     expect(sorted(got)).toEqual(sorted(getfattr([f, d])));
   });
 
+  it("answers pipelined requests in order", async () => {
+    const root = fresh();
+    const files = Array.from({ length: 200 }, (_, i) => join(root, `f${i}`));
+    for (const f of files) writeFileSync(f, "");
+    withoutTools();
+    await Promise.all(files.map((f, i) => writeXattrs([[f, "user.i", Buffer.from(String(i))]])));
+    const got = await Promise.all(files.map((f, i) => (i % 3 === 0 ? mknod(`${f}.p`, "p", 0o600) : readXattrs([f]))));
+    got.forEach((r, i) => {
+      if (i % 3 === 0) expect(r).toMatchObject({ code: 0 });
+      else expect((r as XattrMap).get(files[i]!)?.get("user.i")?.toString()).toBe(String(i));
+    });
+    expect(fsdStatus().starts).toBe(1);
+  });
+
   it("lists a tree's xattrs exactly as the getfattr -R path did", async () => {
     const root = fresh();
     const overlayName = isRootless() ? "user.overlay.opaque" : "trusted.overlay.opaque";
@@ -207,7 +221,12 @@ describe("tsbuild-fsd co-process", () => {
     await writeXattrs([[join(root, "f"), "user.a", Buffer.from("1")]]);
     const first = fsdStatus();
     expect(first).toMatchObject({ starts: 1, pid: expect.any(Number) });
+    // a request in flight when it dies fails (it may have half happened); it is not silently redone
+    const big = join(root, "big");
+    for (let i = 0; i < 40; i++) mkdirSync(join(big, `d${i}`, ...Array.from({ length: 20 }, (_, j) => `s${j}`)), { recursive: true });
+    const inFlight = readXattrsTree(big);
     await killFsd(first.pid!);
+    await expect(inFlight).rejects.toMatchObject({ code: "TSB_SNAPSHOT_IO", message: "the filesystem helper tsbuild-fsd killed by SIGKILL during a request" });
     expect((await readXattrs([join(root, "f")])).get(join(root, "f"))?.get("user.a")).toEqual(Buffer.from("1"));
     const second = fsdStatus();
     expect(second).toMatchObject({ starts: 2, pid: expect.any(Number) });
