@@ -15,7 +15,8 @@
  *   SETXATTRS  u32:n (path name value)*n   lsetxattr each; all are tried, the first failure is reported
  *   MKNOD      path u32:mode u32:major u32:minor   (mode includes the file type; exact, no umask)
  *   record     = path u32:count (name value)*count
- * stdin at EOF (the caller exited) ends the process; so does the death of the parent (PDEATHSIG). */
+ * stdin at EOF (the caller exited) ends the process; so does the death of the parent (PDEATHSIG: it follows the
+ * thread that spawned us, which for tsbuild is Node's main thread). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

@@ -53,9 +53,10 @@ class FsdProcess {
     this.child = spawn(path, [], { stdio: ["pipe", "pipe", "inherit"] });
     this.child.unref();
     this.child.stdout!.on("data", (b: Buffer) => this.#onData(b));
-    this.child.stdin!.on("error", () => {}); // a dead child is reported by "exit"/"close" below
+    this.child.stdin!.on("error", () => {}); // a dead child is reported by "close" below
     this.child.on("error", (e) => this.#die(`cannot start: ${e.message}`));
-    this.child.on("exit", (code, signal) => this.#die(signal ? `killed by ${signal}` : `exited with status ${code}`));
+    // "close", not "exit": answers written before it died are still in the pipe and must reach their requests first
+    this.child.on("close", (code, signal) => this.#die(signal ? `killed by ${signal}` : `exited with status ${code}`));
     this.#setRef(false);
   }
 
