@@ -19,3 +19,4 @@ export { planSplice, writeSplicedLayer, type SplicePlan } from "./splice.js";
 export { LAYER_MEDIA_TYPES, createCompressor } from "./compress.js";
 export { gzipBackendStatus, type CompressorBackends, type GzipBackendStatus } from "./compress.js";
 export { LayerError, SnapshotError } from "./errors.js";
+export { fsdStatus } from "./fsd.js";
