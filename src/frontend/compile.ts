@@ -48,6 +48,9 @@ function buildMetaArgs(df: Dockerfile, buildArgs: Readonly<Record<string, string
     for (const a of ins.args) {
       if (Object.hasOwn(buildArgs, a.key)) env.set(a.key, buildArgs[a.key]!);
       else if (a.value !== undefined) env.set(a.key, expandWordWithMatches(a.value, env, { escape }).result);
+      // Docker 20.10's BuildKit: a global `ARG TARGETOS` without default and without --build-arg shadows the
+      // automatic value with an unset one (a stage's `ARG TARGETOS` then gets "", and FROM sees it unset).
+      else env.delete(a.key);
     }
   }
   return env;
@@ -222,7 +225,9 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
       d.cwd = b.cwd;
       d.user = b.user;
       d.workdirSet = b.workdirSet;
-      d.buildArgs = [...b.buildArgs];
+      // The parent's ARG values stay in the environment (RUN sees them), but its declarations do not carry over:
+      // Docker's `RUN |n …` history lists only the ARGs declared in this stage.
+      d.buildArgs = [];
     }
     d.dispatched = true;
     d.platform ??= targetPlatform;

@@ -144,6 +144,21 @@ RUN true
     expect(r.graph.vertices[0]!.op).toMatchObject({ source: { platform: amd64 } });
   });
 
+  it("lets a global ARG without default shadow an automatic platform ARG (Docker 20.10)", async () => {
+    const r = await compile("ARG TARGETOS\nFROM busybox\nARG TARGETOS\nARG TARGETARCH\nRUN echo $TARGETOS\nLABEL os=$TARGETOS\n");
+    const run = r.graph.vertices.find((v) => v.op.kind === "exec")!;
+    expect(execOf(run).meta.env).toContain("TARGETARCH=amd64");
+    expect(execOf(run).meta.env.some((e) => e.startsWith("TARGETOS="))).toBe(false);
+    expect(r.image.config!.Labels).toEqual({ os: "" });
+    expect(r.image.history!.map((e) => e.created_by)).toContain("RUN |2 TARGETOS= TARGETARCH=amd64 /bin/sh -c echo $TARGETOS # buildkit");
+  });
+
+  it("keeps a parent stage's ARG values in the environment but not in the RUN history", async () => {
+    const r = await compile("FROM busybox AS a\nARG X=1\nFROM a\nARG Y=2\nRUN echo $X $Y\n");
+    expect(execOf(r.root!.vertex).meta.env).toEqual(expect.arrayContaining(["X=1", "Y=2"]));
+    expect(r.image.history!.map((e) => e.created_by)).toContain("RUN |1 Y=2 /bin/sh -c echo $X $Y # buildkit");
+  });
+
   it("keeps proxy build args out of the digest and history", async () => {
     const text = "FROM busybox\nARG HTTP_PROXY\nRUN wget x\n";
     const a = await compile(text, { buildArgs: { HTTP_PROXY: "http://p1:3128" } });
