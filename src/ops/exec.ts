@@ -19,6 +19,7 @@ import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
 import { explainEnv } from "./explain-facts.js";
 import { assertRunnable } from "./image-platform.js";
+import { needsEtcStubs, touchEtc, withDefaultHome } from "./exec-home.js";
 
 /** BuildKit's default PATH for Linux containers, set when the environment has none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -105,20 +106,25 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
       try {
         const prepared = await prepareMounts(op.mounts.slice(1), inputs, env, signal);
         cleanup = prepared.cleanup;
+        // No USER: uid/gid 0 without looking up /etc/passwd (BuildKit's GetUser), so scratch rootfs work.
+        const user = op.meta.user || "0:0";
+        const etcStubs = await needsEtcStubs(active.path);
         const spec: ProcessSpec = {
           rootfs: active.path,
           mounts: prepared.mounts,
           args: op.meta.args,
-          env: execEnv(op, prepared.env),
+          // runc sets HOME from the rootfs' /etc/passwd when the environment has none.
+          env: await withDefaultHome(execEnv(op, prepared.env), active.path, user),
           cwd: op.meta.cwd || "/",
           network: op.network === "none" ? "none" : "host",
-          // No USER: uid/gid 0 without looking up /etc/passwd (BuildKit's GetUser), so scratch rootfs work.
-          user: op.meta.user || "0:0",
+          user,
           ...(op.meta.hostname ? { hostname: op.meta.hostname } : {}),
         };
         const digest = ctx.vertex.digest;
         const { exitCode } = await sandbox.run(spec, { signal, stdout: logStream(ctx.progress, digest, 1), stderr: logStream(ctx.progress, digest, 2) });
         if (exitCode !== 0) throw new ExecError(op.meta.args, exitCode);
+        // Docker's runtime created (and BuildKit removed) /etc/hosts and /etc/resolv.conf stubs: /etc was touched.
+        if (etcStubs) await touchEtc(active.path);
         await cleanup();
         cleanup = undefined;
         return { kind: "fs", ref: await active.commit() };

@@ -63,6 +63,13 @@ describe("RUN through the solver", () => {
     const r = await solveVertex(root, v);
     expect(r.logs).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|1|65534|/\n");
   });
+
+  it("sets HOME from /etc/passwd like runc when the environment has none", async () => {
+    const r = await solveVertex(root, runVertex(imageVertex(), 'echo "$HOME" > /tmp/h', { user: "" }));
+    expect(await readInRef(r.ref, "tmp/h")).toBe("/root\n");
+    const u = await solveVertex(root, runVertex(imageVertex(), 'echo "$HOME"', { user: "nobody" }));
+    expect(u.logs).toBe("/nonexistent\n");
+  });
 });
 
 describe("RUN mounts", () => {
