@@ -102,7 +102,7 @@ export async function writeItemAt(t: CopyTarget, item: SourceItem, dst: string):
 interface OpenDir {
   readonly entry: SourceEntry;
   readonly path: string;
-  /** Apply owner/mode/times (new or non-root directory), or only restore the mtime (existing root directory). */
+  /** Apply owner/mode/times (new or non-root directory), or nothing (existing root directory). */
   readonly full: boolean;
 }
 
@@ -159,8 +159,9 @@ class TreeWriter {
       const top = this.#open[this.#open.length - 1];
       if (top === undefined || (target !== undefined && target.startsWith(`${top.path}/`))) return;
       this.#open.pop();
+      // An existing (or just made by copyItem) root directory keeps its own metadata, the mtime its new children
+      // gave it included: Docker 20.10's fsutil neither copies nor restores it.
       if (top.full) await this.#info(top.entry, top.path);
-      else await this.#times(top.entry, top.path);
     }
   }
 

@@ -149,6 +149,15 @@ describe("COPY (file op copy action)", () => {
     await dirs.close();
   });
 
+  it("leaves the destination root directory's own mtime (build time), even for an empty source directory", async () => {
+    const dirs = (await makeContext({ empty: { dir: true, mtime: MTIME }, "full/f": { content: "x", mtime: MTIME }, full: { dir: true, mtime: MTIME } })).ctx;
+    const started = Date.now();
+    const ref = await runFileOp(h, [copyCtx("/empty", "/e1"), copyCtx("/empty", "/e2/"), copyCtx("/full", "/etc/")], { ctx: dirs });
+    for (const p of ["/e1", "/e2", "/etc"]) expect((await statIn(h, ref, p))!.mtimeMs).toBeGreaterThanOrEqual(started - 1000);
+    expect((await statIn(h, ref, "/etc/f"))!.mtimeMs).toBe(MTIME * 1000);
+    await dirs.close();
+  });
+
   it("keeps hard links within one copy", async () => {
     const ref = await runFileOp(h, [copyCtx("/hl", "/out")], { ctx });
     const one = await statIn(h, ref, "/out/one");
