@@ -118,9 +118,12 @@ export class IgnoreRules {
     return { ignored: r.matched, file: r.decider.file, line: r.decider.line, pattern };
   }
 
-  /** For an ignored directory: true when nothing inside can be re-included, so the walk may skip it. */
+  /**
+   * For an ignored directory: true when the walk skips it, as Docker 20.10 sends the context: unless an exception
+   * pattern starts with the directory's path, nothing inside is re-included.
+   */
   canSkip(dir: string): boolean {
-    return this.#list.canSkipMatchedDir(dir);
+    return this.#list.canSkipMatchedDir(dir, true);
   }
 }
 

@@ -191,10 +191,14 @@ export class PatternList {
    * For a directory that matched (excluded, for an ignore list): may its contents be skipped? True when no
    * exception could match anything inside it (fsutil's prefix-only shortcut; otherwise always descend).
    */
-  canSkipMatchedDir(dir: string): boolean {
+  canSkipMatchedDir(dir: string, docker2010 = false): boolean {
     if (!this.hasExceptions) return true;
-    if (!this.#prefixOnlyExceptions) return false;
     const dirSlash = `${dir}/`;
+    // Docker 20.10's context walk (fsutil 2020) takes the shortcut for wildcard exceptions too: it descends only
+    // when an exception, as written, starts with the directory ("!cache/**/keep.bin" never re-includes anything
+    // under an excluded "cache/deep").
+    if (docker2010) return !this.#patterns.some((p) => p.exclusion && `${p.pattern}/`.startsWith(dirSlash));
+    if (!this.#prefixOnlyExceptions) return false;
     return !this.#patterns.some((p) => p.exclusion && `${withoutTrailingGlob(p.pattern)}/`.startsWith(dirSlash));
   }
 

@@ -171,9 +171,13 @@ describe(".dockerignore files", () => {
     expect((err as ContextPatternError).message).toContain(`.dockerignore line ${line}`);
   });
 
-  it("only skips an excluded directory when no exception can match inside", () => {
-    const rules = IgnoreRules.fromText("a\nb\n!b/keep\nc\n!c*/x\n", ".dockerignore");
-    expect(rules.canSkip("a")).toBe(false); // an exception with a glob: always descend
+  it("only descends into an excluded directory when an exception starts with its path (Docker 20.10)", () => {
+    const rules = IgnoreRules.fromText("a\nb\n!b/keep\nc\n!c*/x\ncache/**\n!cache/**/keep.bin\n", ".dockerignore");
+    expect(rules.canSkip("a")).toBe(true);
+    // A glob exception re-includes nothing below an excluded directory it does not start with.
+    expect(rules.canSkip("c")).toBe(true);
+    expect(rules.canSkip("cache/deep")).toBe(true);
+    expect(rules.canSkip("b")).toBe(false);
     const prefixOnly = IgnoreRules.fromText("a\nb\n!b/keep\n", ".dockerignore");
     expect(prefixOnly.canSkip("a")).toBe(true);
     expect(prefixOnly.canSkip("b")).toBe(false);
