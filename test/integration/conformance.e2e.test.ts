@@ -35,6 +35,14 @@ const DEVIATIONS: Readonly<Record<string, { readonly why: string; readonly files
       "/tmp/id-root.txt": ["uid=0(root) gid=0(root)\n", "uid=0(root) gid=0(root) groups=0(root)\n"],
     },
   },
+  "run-environment": {
+    why: "the primary group is a supplementary group too",
+    files: { "/id.txt": ["uid=0(root) gid=0(root)\n", "uid=0(root) gid=0(root) groups=0(root)\n"] },
+  },
+  "user-numeric": {
+    why: "the primary group is a supplementary group too",
+    files: { "/tmp/id.txt": ["uid=1234 gid=0(root)\n", "uid=1234 gid=0(root) groups=0(root)\n"] },
+  },
 };
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
