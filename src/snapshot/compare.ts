@@ -34,6 +34,9 @@ export function sameEntry(upper: Side, lower: Side, upperX: ReadonlyMap<string, 
   if (u.mode !== l.mode || u.uid !== l.uid || u.gid !== l.gid || u.rdev !== l.rdev) return false;
   if (!sameXattrs(upperX, lowerX)) return false;
   if (u.isDirectory()) return true;
+  // A new hard link to a file from below copies it up: the layer holds it (and the link as a tar hardlink to it),
+  // as Docker 20.10's layer of the upperdir does.
+  if (u.nlink > l.nlink) return false;
   if (u.size !== l.size) return false;
   const second = 1_000_000_000n;
   if (u.mtimeNs / second !== l.mtimeNs / second) return false;

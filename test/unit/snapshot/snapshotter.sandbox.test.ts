@@ -62,6 +62,14 @@ describe.each(["overlay", "copy"] as const)("%s snapshotter", (driver) => {
       "entry:etc", "entry:etc/conf", "entry:keep", "entry:keep/k", "entry:keep/x", "entry:link"]);
   });
 
+  it("keeps a file from below that gained a hard link in the layer, with the link", async () => {
+    await s.prepare("linked", "base");
+    sh("ln keep/k k-link", await s.mount("linked"));
+    await s.commit("linked");
+    expect(describeDiff(await s.diff("linked"))).toEqual(["entry:k-link", "entry:keep", "entry:keep/k"]);
+    await s.remove("linked");
+  });
+
   it("tracks snapshot state and refuses bad transitions", async () => {
     expect((await s.stat("child")).parent).toBe("base");
     expect((await s.list()).map((i) => `${i.key}:${i.kind}`)).toEqual(["base:committed", "child:committed"]);
