@@ -74,10 +74,15 @@ function toolStream(cmd: string, args: readonly string[], name = cmd): Duplex {
   return duplex;
 }
 
-/** The gzip tool built from native/deflate.c, or why it could not be built (tried once per process). */
+/**
+ * The gzip tool built from native/deflate.c, or why it could not be built (tried once per process).
+ * `TSBUILD_DEFLATE` names a prebuilt binary instead (for images without a compiler, like `TSBUILD_HELPER`).
+ */
 let deflate: { readonly path: string } | { readonly why: string } | undefined;
 function deflateTool(): { readonly path: string } | { readonly why: string } {
   if (!deflate) {
+    const env = process.env.TSBUILD_DEFLATE;
+    if (env) return (deflate = { path: env });
     try {
       deflate = { path: buildNative({ name: "tsbuild-deflate", sources: (f) => f === "deflate.c", libs: ["-ldeflate", "-lpthread"] }) };
     } catch (e) {
