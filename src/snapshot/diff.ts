@@ -242,8 +242,10 @@ export async function exportLayer(source: DiffSource, dest: string | Writable, o
   // the compressor validates the level: make it before the destination file is opened
   const compressor = createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
   const out = typeof dest === "string" ? createWriteStream(dest) : dest;
-  const flow = pipeline(pack, new Coalescer(), diffTap, compressor, blobTap, out,
-    options.signal ? { signal: options.signal } : {});
+  // Uncompressed, the blob is the tar itself: one hashing pass gives both digests.
+  const flow = compression === "none"
+    ? pipeline(pack, new Coalescer(), diffTap, out, options.signal ? { signal: options.signal } : {})
+    : pipeline(pack, new Coalescer(), diffTap, compressor, blobTap, out, options.signal ? { signal: options.signal } : {});
   const write = writeLayerTar(source, pack, options).then(
     () => pack.finalize(),
     (err: unknown) => {
@@ -253,6 +255,6 @@ export async function exportLayer(source: DiffSource, dest: string | Writable, o
   );
   await Promise.all([write, flow]);
   const diff = diffTap.result();
-  const blob = blobTap.result();
+  const blob = compression === "none" ? diff : blobTap.result();
   return { diffId: diff.digest, digest: blob.digest, size: blob.size, mediaType: LAYER_MEDIA_TYPES[compression], uncompressedSize: diff.size };
 }

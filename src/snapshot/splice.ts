@@ -216,8 +216,11 @@ export async function writeSplicedLayer(plan: SplicePlan, dest: string | Writabl
   const blobTap = new DigestTap();
   const compressor = createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
   const out = typeof dest === "string" ? createWriteStream(dest) : dest;
-  await pipeline(Readable.from(splicedTar(plan, options)), diffTap, compressor, blobTap, out, options.signal ? { signal: options.signal } : {});
+  const signal = options.signal ? { signal: options.signal } : {};
+  // Uncompressed, the blob is the tar itself: one hashing pass gives both digests.
+  if (compression === "none") await pipeline(Readable.from(splicedTar(plan, options)), diffTap, out, signal);
+  else await pipeline(Readable.from(splicedTar(plan, options)), diffTap, compressor, blobTap, out, signal);
   const diff = diffTap.result();
-  const blob = blobTap.result();
+  const blob = compression === "none" ? diff : blobTap.result();
   return { diffId: diff.digest, digest: blob.digest, size: blob.size, mediaType: LAYER_MEDIA_TYPES[compression], uncompressedSize: diff.size };
 }
