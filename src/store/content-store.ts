@@ -161,7 +161,7 @@ class FsContentStore implements ContentStore {
     }
   }
 
-  async writer(opts: { readonly limit?: number | undefined } = {}): Promise<BlobWriter> {
+  async writer(opts: { readonly limit?: number | undefined; readonly progressiveFlush?: boolean | undefined } = {}): Promise<BlobWriter> {
     const tmp = join(this.layout.ingest, tempName());
     let fh: FileHandle;
     try {
@@ -169,7 +169,7 @@ class FsContentStore implements ContentStore {
     } catch (err) {
       throw ioError(`cannot create ingest file in ${this.layout.ingest}`, err);
     }
-    return new FileBlobWriter(this, fh, tmp, opts.limit);
+    return new FileBlobWriter(this, fh, tmp, opts.limit, opts.progressiveFlush ?? true);
   }
 
   async ingest(expected: IngestExpected, source: ByteSource, opts: IngestOptions = {}): Promise<BlobInfo> {
@@ -177,7 +177,7 @@ class FsContentStore implements ContentStore {
       (source as Partial<Readable>).destroy?.();
       return this.#existing(expected);
     }
-    const w = (await this.writer({ limit: expected.size })) as FileBlobWriter;
+    const w = (await this.writer({ limit: expected.size, progressiveFlush: opts.progressiveFlush })) as FileBlobWriter;
     try {
       const input = opts.onReceived ? tapEnd(source, opts.onReceived) : source;
       await pipeline(input, w.stream, opts.signal ? { signal: opts.signal } : {});
@@ -246,7 +246,7 @@ class FileBlobWriter implements BlobWriter {
   #state: "open" | "committed" | "aborted" = "open";
   #info: BlobInfo | undefined;
 
-  constructor(store: FsContentStore, fh: FileHandle, tmp: string, limit: number | undefined) {
+  constructor(store: FsContentStore, fh: FileHandle, tmp: string, limit: number | undefined, progressive: boolean) {
     this.#store = store;
     this.#fh = fh;
     this.#tmp = tmp;
@@ -264,7 +264,7 @@ class FileBlobWriter implements BlobWriter {
     let flushing: Promise<void> | undefined;
     const wrote = (n: number): void => {
       unsynced += n;
-      if (unsynced < WRITEBACK_BYTES || flushing) return;
+      if (!progressive || unsynced < WRITEBACK_BYTES || flushing) return;
       unsynced = 0;
       flushing = fh.datasync().then(
         () => void (flushing = undefined),

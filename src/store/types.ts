@@ -32,6 +32,12 @@ export interface IngestOptions extends StoreCallOptions {
    * holds a transfer slot can hand it to the next download while this blob is made durable.
    */
   readonly onReceived?: (() => void) | undefined;
+  /**
+   * Flush to disk in the background every 16 MiB while bytes arrive (default), or only once before publishing. A
+   * caller that overlaps each blob's final flush with other downloads (see `onReceived`) does better with the
+   * latter when the disk is busy with other writers.
+   */
+  readonly progressiveFlush?: boolean | undefined;
 }
 
 /**
