@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { sha256, digestHex, type Digest } from "../util/digest.js";
 import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, planSplice, writeSplicedLayer, type Compression, type DiffSource, type Snapshotter, type SplicePlan } from "../snapshot/index.js";
 import { readDerivedLayer } from "./incremental.js";
-import { deriveVariant, recordVariant, withLock, writeFileAtomic, type ContentStore, type DerivedVariant, type RootLayout } from "../store/index.js";
+import { deriveVariant, recordVariant, tempName, withLock, writeFileAtomic, type ContentStore, type DerivedVariant, type RootLayout } from "../store/index.js";
 import type { ActiveRef, BlobFetcher, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
 
 export interface RefManagerOptions {
@@ -118,7 +118,9 @@ export class RefManager {
     const top = await this.materialize(ref, signal);
     if (top === undefined) {
       await mkdir(this.#layout.tmp, { recursive: true });
-      const path = await mkdtemp(join(this.#layout.tmp, "empty-"));
+      // Named by tempName: a killed build's empty view is reaped by the next build.
+      const path = join(this.#layout.tmp, tempName());
+      await mkdir(path, { mode: 0o755 });
       return { path, release: () => rm(path, { recursive: true, force: true }) };
     }
     const key = `view-${randomUUID()}`;

@@ -3,7 +3,7 @@
  * everything afterwards: views released, writable bind copies discarded, secret files removed, cache locks freed.
  * Cache mounts live in OpDeps.cacheMountsDir (see cache-mounts.ts).
  */
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, rm, writeFile } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { join } from "node:path";
 import type { BindMount, CacheMount, ExecMount, SecretMount, SshMount } from "../graph/index.js";
@@ -13,6 +13,7 @@ import { openCacheMount } from "./cache-mounts.js";
 import { fsInput, resolveInside } from "./inputs.js";
 import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
+import { tempName } from "../store/index.js";
 
 /** Mounts ready for the sandbox, extra environment (secrets with `env=`), and the undo of it all. */
 export interface PreparedMounts {
@@ -68,9 +69,11 @@ export async function prepareMounts(mounts: readonly ExecMount[], inputs: readon
   return { mounts: out, env: extraEnv, cleanup };
 }
 
-async function emptyDir(env: OpEnv, prefix: string, undo: Cleanup[]): Promise<string> {
+async function emptyDir(env: OpEnv, _prefix: string, undo: Cleanup[]): Promise<string> {
   await mkdir(env.deps.layout.tmp, { recursive: true });
-  const dir = await mkdtemp(join(env.deps.layout.tmp, prefix));
+  // Named by tempName: what a killed build leaves here is reaped by the next build.
+  const dir = join(env.deps.layout.tmp, tempName());
+  await mkdir(dir, { mode: 0o700 });
   undo.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }

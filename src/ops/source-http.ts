@@ -4,7 +4,6 @@
  * later steps cached. Downloading happens in cacheMap (the key needs the content); exec returns the same file.
  * Not done yet: ETag / If-None-Match revalidation against an earlier download.
  */
-import { randomUUID } from "node:crypto";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, rm, utimes } from "node:fs/promises";
@@ -19,6 +18,7 @@ import type { Op } from "../solver/index.js";
 import { OpsError } from "./errors.js";
 import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
+import { tempName } from "../store/index.js";
 
 /** A finished download. */
 export interface HttpDownload {
@@ -87,7 +87,8 @@ async function download(source: HttpSource, env: OpEnv, signal: AbortSignal): Pr
     return Array.isArray(h) ? h[0] : h;
   };
   const filename = pickFilename(source, header("content-disposition"));
-  const dir = join(env.deps.layout.tmp, `http-${randomUUID()}`);
+  // Named by tempName: a killed build's download is reaped by the next build.
+  const dir = join(env.deps.layout.tmp, tempName());
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, "content");
   const hash = createHash("sha256");

@@ -76,8 +76,13 @@ export async function reapStaleTemps(dir: string): Promise<string[]> {
   for (const name of names) {
     const owner = tempOwner(name);
     if (!owner || isOwnerAlive(owner.pid, owner.host, owner.start)) continue;
-    await rm(join(dir, name), { force: true, recursive: true });
-    removed.push(name);
+    try {
+      await rm(join(dir, name), { force: true, recursive: true });
+      removed.push(name);
+    } catch {
+      // Not removable by this process (e.g. files a rootless RUN wrote with a subordinate uid, outside the session):
+      // a later reap inside the session, or `tsbuild prune`, takes it; `tsbuild doctor` reports it meanwhile.
+    }
   }
   return removed;
 }

@@ -50,3 +50,32 @@ describe("temp names carry the owner's start time", () => {
     expect(tempOwner(`42.0123456789ab.${o.host}`)).toEqual({ pid: 42, host: o.host });
   });
 });
+
+describe("reaping scratch directories", () => {
+  it("removes a dead owner's directory tree and skips what cannot be removed without failing", async () => {
+    const { tempName, reapStaleTemps } = await import("../../../src/store/fs-util.js");
+    const host = tempName().split(".").slice(2).join(".");
+    const { mkdirSync } = await import("node:fs");
+    const deadTree = join(dir, `999999998.0123456789ab.${host}`);
+    mkdirSync(join(deadTree, "a", "b"), { recursive: true });
+    writeFileSync(join(deadTree, "a", "b", "f"), "x");
+    expect(await reapStaleTemps(dir)).toEqual([`999999998.0123456789ab.${host}`]);
+    expect(readdirSync(dir)).toEqual([]);
+
+    // A tree that cannot be removed (here: a mount point inside it, EBUSY, as a leaked mount would be): the reap
+    // removes what it can, keeps that one, and does not fail.
+    const stuck = join(dir, `999999997.0123456789ab.${host}`);
+    mkdirSync(join(stuck, "m"), { recursive: true });
+    const { execFileSync } = await import("node:child_process");
+    execFileSync("mount", ["-t", "tmpfs", "tmpfs", join(stuck, "m")]);
+    const other = join(dir, `999999996.0123456789ab.${host}`);
+    writeFileSync(other, "x");
+    try {
+      const removed = await reapStaleTemps(dir);
+      expect(removed).toEqual([`999999996.0123456789ab.${host}`]);
+      expect(readdirSync(dir)).toEqual([`999999997.0123456789ab.${host}`]);
+    } finally {
+      execFileSync("umount", [join(stuck, "m")]);
+    }
+  });
+});
