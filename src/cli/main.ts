@@ -19,7 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let usageFailure: string | undefined;
   const [{ default: yargs }, modules] = await Promise.all([import("yargs"), Promise.all(commands.map((load) => load()))]);
-  let y = yargs([...argv])
+  let y = yargs(markStdinContext(argv))
     .scriptName("tsbuild")
     .strict()
     // Docker's flags `--no-cache`, `--no-cache-filter`, `--no-trunc` are options of their own, not negations.
@@ -77,6 +77,23 @@ function mayBeCached(argv: readonly string[]): boolean {
   if (process.env.TSBUILD_FASTPATH === "0") return false;
   const sure = /^(--no-cache|--no-cache-filter|--push|--load|--output|-o|--cache-to|--cache-from|--explain)(=|$)|^-o./;
   return !argv.some((a) => sure.test(a));
+}
+
+/** What a lone `-` as the build context becomes before yargs (whose parser drops a lone `-` positional). */
+export const STDIN_CONTEXT = "\0-";
+
+/** Flags of `build`/`graph` that take a value: a `-` right after one of them is that value (`-f -`, `-o -`). */
+const VALUE_FLAGS = new Set([
+  "-f", "--file", "--build-arg", "--target", "--platform", "-t", "--tag", "-o", "--output", "--no-cache-filter",
+  "--secret", "--network", "--label", "--iidfile", "--metadata-file", "--progress", "--build-context", "--cache-from",
+  "--cache-to", "--insecure-registry", "--root", "--format",
+]);
+
+/** `tsbuild build … -` (`docker build - < Dockerfile`): keep the lone `-` context through the flag parser. */
+function markStdinContext(argv: readonly string[]): string[] {
+  const cmd = argv[0];
+  if (cmd !== undefined && cmd !== "build" && cmd !== "graph" && !cmd.startsWith("-")) return [...argv];
+  return argv.map((a, i) => (a === "-" && !VALUE_FLAGS.has(argv[i - 1] ?? "") ? STDIN_CONTEXT : a));
 }
 
 export { EXIT_FAIL, EXIT_OK, EXIT_USAGE };

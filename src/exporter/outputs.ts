@@ -79,7 +79,17 @@ const VERTEX_NAMES: Readonly<Record<OutputSpec["type"], string>> = {
 async function toFile(dest: string, stdout: Writable | undefined, write: (out: Writable) => Promise<void>): Promise<void> {
   if (dest === "-") {
     if (!stdout) throw new UsageError("an output writes to standard output, but none is available", { hint: "give dest=FILE" });
-    await write(stdout);
+    try {
+      await write(stdout);
+    } catch (err) {
+      const isEpipe = (e: unknown): boolean => (e as { code?: string } | undefined)?.code === "EPIPE" || /\bEPIPE\b/.test((e as Error | undefined)?.message ?? "");
+      const epipe = isEpipe(err) || isEpipe((err as { cause?: unknown }).cause);
+      if (isTsbuildError(err) && !epipe) throw err;
+      throw new ExportError("TSB_EXPORT_WRITE", epipe ? "standard output was closed before the output was written (EPIPE)" : `writing to standard output failed: ${(err as Error).message}`, {
+        cause: err,
+        hint: epipe ? "the program reading tsbuild's output exited early; let it read everything, or write to a file with dest=FILE" : "write to a file with dest=FILE",
+      });
+    }
     return;
   }
   const tmp = join(dirname(dest), `.${basename(dest)}.${tempName(".tmp")}`);
@@ -157,12 +167,19 @@ export async function exportOutputs(opts: ExportOutputsOptions): Promise<ExportR
         }
         case "tar": {
           const view = await opts.refs.view(opts.ref, opts.signal);
+          let failed = false;
           try {
             vertex.step("sending tarball", 0);
             await toFile(spec.dest, opts.stdout, (out) => writeTreeTar(view.path, out, { sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }));
             vertex.step("sending tarball", 1, 1);
+          } catch (err) {
+            failed = true;
+            throw err;
           } finally {
-            await view.release();
+            // After a failure the write's own error is the one to report (a view left mounted dies with the session).
+            await view.release().catch((err: unknown) => {
+              if (!failed) throw err;
+            });
           }
           return { type: "tar", dest: spec.dest, names: [], pushed: [] };
         }

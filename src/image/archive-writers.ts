@@ -76,23 +76,51 @@ class TarOut {
   readonly #pack = tar.pack();
   readonly #done: Promise<void>;
   readonly #dirs = new Set<string>();
+  /** Rejects as soon as the output fails (e.g. EPIPE: the reader of standard output went away); never resolves. */
+  readonly #failed: Promise<never>;
   constructor(out: Writable) {
     this.#done = pipeline(this.#pack, out);
+    this.#failed = this.#done.then(() => new Promise<never>(() => {}));
+    // Awaited by finish() or through #failed by each write; until then a failure must not be an unhandled rejection.
+    this.#done.catch(() => {});
+    this.#failed.catch(() => {});
+  }
+  /** `p`, or the output's failure if that comes first (entries of a destroyed pack may never call back). */
+  #guard<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => {});
+    // Once the output failed, entries fail with tar-stream's "already finalized or destroyed" before the pipeline
+    // reports why: prefer the output's own error when it arrives shortly.
+    return Promise.race([this.#failed, p]).catch(async (err: unknown) => {
+      const own = await Promise.race([this.#done.then(() => undefined, (e: unknown) => e), new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+      throw own ?? err;
+    });
   }
   async dir(name: string): Promise<void> {
     if (this.#dirs.has(name)) return;
     this.#dirs.add(name);
-    await new Promise<void>((res, rej) => this.#pack.entry({ name: `${name}/`, type: "directory", mode: 0o755, mtime: MTIME }, (e) => (e ? rej(e) : res())));
+    await this.#guard(new Promise<void>((res, rej) => this.#pack.entry({ name: `${name}/`, type: "directory", mode: 0o755, mtime: MTIME }, (e) => (e ? rej(e) : res()))));
   }
   async bytes(name: string, data: string | Buffer): Promise<void> {
-    await new Promise<void>((res, rej) => this.#pack.entry({ name, mode: 0o644, mtime: MTIME }, Buffer.from(data), (e) => (e ? rej(e) : res())));
+    await this.#guard(new Promise<void>((res, rej) => this.#pack.entry({ name, mode: 0o644, mtime: MTIME }, Buffer.from(data), (e) => (e ? rej(e) : res()))));
   }
   async stream(name: string, size: number, src: Readable): Promise<void> {
     let cb: (e?: Error | null) => void = () => undefined;
     const written = new Promise<void>((res, rej) => (cb = (e) => (e ? rej(e) : res())));
-    const entry = this.#pack.entry({ name, size, mode: 0o644, mtime: MTIME }, (e) => cb(e));
-    await pipeline(src, entry);
-    await written;
+    written.catch(() => {}); // awaited below unless the copy fails first
+    let entry: ReturnType<tar.Pack["entry"]>;
+    try {
+      entry = this.#pack.entry({ name, size, mode: 0o644, mtime: MTIME }, (e) => cb(e));
+    } catch (err) {
+      src.destroy();
+      return this.#guard(Promise.reject(err as Error));
+    }
+    try {
+      await this.#guard(pipeline(src, entry));
+      await this.#guard(written);
+    } catch (err) {
+      src.destroy();
+      throw err;
+    }
   }
   async finish(): Promise<void> {
     this.#pack.finalize();

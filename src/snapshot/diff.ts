@@ -180,8 +180,15 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
       const header = put({ ...base, type: "file", size }, xattrs);
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry(header as PackHeader, (err) => (err ? reject(wrapRead(e.path, err)) : resolve()));
-        if (size === 0) return void sink.end(Buffer.alloc(0));
-        createReadStream(abs, { start: 0, end: size - 1 }).on("error", (err) => sink.destroy(err)).pipe(sink);
+        // Errors reach the callback above. A destroyed pack (the reader went away: EPIPE) also errors the entry:
+        // handle that event too, and close the file (an open file keeps a snapshot view busy).
+        if (size === 0) {
+          sink.on("error", () => {});
+          return void sink.end(Buffer.alloc(0));
+        }
+        const file = createReadStream(abs, { start: 0, end: size - 1 });
+        sink.on("error", () => file.destroy());
+        file.on("error", (err) => sink.destroy(err)).pipe(sink);
       });
     } else if (st.isFIFO()) {
       entry(put({ ...base, type: "fifo" }, xattrs));

@@ -2,7 +2,7 @@
  * The `tsbuild build` handler for a real build (not `--check`): options → build() inside the session, progress
  * rendering, logs of every step, the failure display and the final summary. Loaded lazily by build.ts.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
 import type { BuildOptions } from "../../build.js";
@@ -38,9 +38,41 @@ export interface BuildCliArgs {
 
 const list = (v: string | readonly string[] | undefined): string[] => (v === undefined ? [] : typeof v === "string" ? [v] : [...v]);
 
+/**
+ * The Dockerfile from standard input (`-f -`, or `-` as the context: no context). Standard input can be read once:
+ * a process that goes on into the session leaves the text in a temp file of the root for it
+ * (`TSBUILD_STDIN_DOCKERFILE`), which the session reads and removes.
+ */
+async function stdinDockerfile(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise<{ text: string; contextDir: string }> {
+  const { readStdinDockerfile, bothStdin } = await import("./dockerfile-input.js");
+  if (a.file === "-" && a.context === "-") throw bothStdin();
+  const { resolveRoot, rootLayout, tempName } = await import("../../store/index.js");
+  const layout = rootLayout(resolveRoot({ root: a.root }));
+  let text: string;
+  const stashed = env.TSBUILD_STDIN_DOCKERFILE;
+  if (stashed) {
+    text = await readFile(stashed, "utf8");
+    if (env.TSBUILD_SESSION === "1") await rm(stashed, { force: true });
+  } else {
+    text = await readStdinDockerfile();
+    if (env.TSBUILD_SESSION !== "1") {
+      await mkdir(layout.tmp, { recursive: true });
+      const path = join(layout.tmp, tempName());
+      await writeFile(path, text, { mode: 0o600 });
+      process.env.TSBUILD_STDIN_DOCKERFILE = path;
+    }
+  }
+  if (a.context !== "-") return { text, contextDir: a.context };
+  // No context: one empty directory of the root stands in (only ever read; the same path keeps cache records stable).
+  const contextDir = join(layout.cache, "empty-context");
+  await mkdir(contextDir, { recursive: true, mode: 0o755 });
+  return { text, contextDir };
+}
+
 /** Validate and convert CLI flags (usage errors exit 2 before anything runs). */
 export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise<Omit<BuildOptions, "progress" | "signal">> {
   const { parseBuildArgs } = await import("./dockerfile-input.js");
+  const stdin = a.file === "-" || a.context === "-" ? await stdinDockerfile(a, env) : undefined;
   const { parseSecret, parseBuildContext, parseLabels } = await import("../../build-options.js");
   const { parseOutputSpecs } = await import("../../exporter/index.js");
   const { parseCacheExportSpec, parseCacheImportSpec } = await import("../../cache/remote/index.js");
@@ -65,8 +97,8 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
   const sourceDateEpoch = sourceDateEpochFor(a.context, env);
   outputs = clampImageOutputs(outputs, list(a.output), sourceDateEpoch);
   return {
-    contextDir: a.context,
-    ...(a.file !== undefined ? { dockerfile: a.file, dockerfileName: a.file } : {}),
+    contextDir: stdin?.contextDir ?? a.context,
+    ...(stdin ? { dockerfileText: stdin.text, dockerfileName: "Dockerfile" } : a.file !== undefined ? { dockerfile: a.file, dockerfileName: a.file } : {}),
     buildArgs: parseBuildArgs(a["build-arg"], env),
     ...(a.target ? { target: a.target } : {}),
     ...(a.platform ? { platform: a.platform } : {}),
@@ -92,7 +124,9 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
 }
 
 /** Run a build from the CLI. Returns the exit code. */
-export async function runBuild(a: BuildCliArgs): Promise<number> {
+export async function runBuild(aIn: BuildCliArgs): Promise<number> {
+  const { contextArg } = await import("./dockerfile-input.js");
+  const a: BuildCliArgs = { ...aIn, context: contextArg(aIn.context) };
   const options = await toBuildOptions(a, process.env);
   const { parseProgressMode } = await import("../../progress/index.js");
   const mode = parseProgressMode(a.quiet ? "quiet" : a.progress);
@@ -103,10 +137,15 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
   const memoKey = outcomeKey(options, process.cwd());
   const recent = mayTryCached(a, options, process.env) ? ((await builtInARow(root, memoKey)) ?? 0) : SKIP_AFTER_BUILT;
   const cached = recent < SKIP_AFTER_BUILT ? await tryCachedBuild(options) : undefined;
+  if (cached && process.env.TSBUILD_STDIN_DOCKERFILE) await rm(process.env.TSBUILD_STDIN_DOCKERFILE, { force: true });
   if (!cached) {
     const { ensureSession } = await import("../../executor/index.js");
     const outcome = await ensureSession(process.argv.slice(1));
-    if (!outcome.inside) return outcome.exitCode;
+    if (!outcome.inside) {
+      // The session read (and removed) the stashed standard input; a session that failed early may not have.
+      if (process.env.TSBUILD_STDIN_DOCKERFILE) await rm(process.env.TSBUILD_STDIN_DOCKERFILE, { force: true });
+      return outcome.exitCode;
+    }
   }
 
   const [{ build }, progressRoom, { renderError }] = await Promise.all([
@@ -130,7 +169,7 @@ export async function runBuild(a: BuildCliArgs): Promise<number> {
   process.once("SIGTERM", onSignal);
   const started = cached?.started ?? Date.now();
   const dockerfilePath = options.dockerfile ?? join(options.contextDir, "Dockerfile");
-  const dockerfileText = await readFile(dockerfilePath, "utf8").catch(() => undefined);
+  const dockerfileText = options.dockerfileText ?? (await readFile(dockerfilePath, "utf8").catch(() => undefined));
   try {
     const progress = teeProgress(renderer.write, ring.write, files.write);
     if (cached) for (const e of cached.events) progress(e);

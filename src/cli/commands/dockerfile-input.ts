@@ -3,7 +3,8 @@
  * Dockerfile (-f, --build-arg, --target, --platform), and reading the Dockerfile + .dockerignore from disk.
  */
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { UsageError } from "../../errors.js";
 
@@ -47,7 +48,51 @@ export interface DockerfileInput {
   readonly text: string;
 }
 
-export async function readDockerfile(args: DockerfileArgs): Promise<DockerfileInput> {
+/** A Dockerfile on standard input is at most this long. */
+const STDIN_LIMIT = 32 << 20;
+
+/**
+ * The Dockerfile given on standard input (`-f -`, or `-` as the context as in `docker build - < Dockerfile`). An
+ * archive there (a context tarball) is refused with a hint: tsbuild reads contexts from directories.
+ */
+export async function readStdinDockerfile(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stdin) {
+    const b = typeof c === "string" ? Buffer.from(c) : (c as Buffer);
+    size += b.length;
+    if (size > STDIN_LIMIT) throw new UsageError("the Dockerfile on standard input is larger than 32 MiB", { hint: "give a Dockerfile path with -f" });
+    chunks.push(b);
+  }
+  const bytes = Buffer.concat(chunks);
+  if (looksLikeArchive(bytes)) {
+    throw new UsageError("standard input holds an archive, not a Dockerfile: a build context tarball on standard input is not supported", {
+      hint: "extract it and give the directory: mkdir ctx && tar -xf context.tar -C ctx && tsbuild build ctx",
+    });
+  }
+  return bytes.toString("utf8");
+}
+
+function looksLikeArchive(b: Buffer): boolean {
+  const starts = (...m: number[]): boolean => m.every((v, i) => b[i] === v);
+  return starts(0x1f, 0x8b) || starts(0x42, 0x5a, 0x68) || starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00) || starts(0x28, 0xb5, 0x2f, 0xfd)
+    || (b.length >= 262 && b.subarray(257, 262).toString("latin1") === "ustar");
+}
+
+/** The context positional as the user meant it: `-` (standard input) survives yargs as a marker. */
+export function contextArg(context: string): string {
+  return context === "\0-" ? "-" : context;
+}
+
+export async function readDockerfile(argsIn: DockerfileArgs): Promise<DockerfileInput> {
+  const args = { ...argsIn, context: contextArg(argsIn.context) };
+  if (args.file === "-" || args.context === "-") {
+    if (args.file === "-" && args.context === "-") throw bothStdin();
+    const text = await readStdinDockerfile();
+    // `-` as the context: no context at all (a path that does not exist: no files, no .dockerignore).
+    const contextDir = args.context === "-" ? join(tmpdir(), `tsbuild-no-context-${process.pid}-${Date.now()}`) : resolve(args.context);
+    return { contextDir, dockerfilePath: join(contextDir, "Dockerfile"), filename: "Dockerfile", text };
+  }
   const contextDir = resolve(args.context);
   const dockerfilePath = args.file !== undefined ? resolve(args.file) : resolve(contextDir, "Dockerfile");
   const filename = args.file ?? "Dockerfile";
@@ -61,4 +106,11 @@ export async function readDockerfile(args: DockerfileArgs): Promise<DockerfileIn
     });
   }
   return { contextDir, dockerfilePath, filename, text };
+}
+
+/** `-f -` together with `-` as the context. */
+export function bothStdin(): UsageError {
+  return new UsageError("the Dockerfile and the build context cannot both come from standard input", {
+    hint: "give the context directory: tsbuild build -f - DIR < Dockerfile",
+  });
 }

@@ -32,6 +32,13 @@ export const command: CommandModule<object, any> = {
       if (tmp && out) await rename(tmp, out);
     } catch (err) {
       if (tmp) await rm(tmp, { force: true });
+      if (!tmp && ((err as { code?: string }).code === "EPIPE" || /\bEPIPE\b/.test((err as Error).message ?? ""))) {
+        const { TsbuildError } = await import("../../errors.js");
+        throw new TsbuildError("TSB_IMAGE_WRITE", "standard output was closed before the archive was written (EPIPE)", {
+          cause: err,
+          hint: "the program reading tsbuild's output exited early; let it read everything, or use -o FILE",
+        });
+      }
       throw err;
     }
   },
