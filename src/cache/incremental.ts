@@ -8,15 +8,12 @@
  * read and write them at once (the last writer wins; every record is self-contained). A record whose snapshot is
  * gone (pruned) is ignored; records never keep snapshots alive.
  */
-import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256, digestHex } from "../util/digest.js";
 import type { Snapshotter } from "../snapshot/index.js";
 import { writeFileAtomic, type RootLayout } from "../store/index.js";
 import { readJsonFile } from "./json-files.js";
-import type { RefManager } from "./refs.js";
-import type { ActiveRef, BuildRef } from "./types.js";
 
 /** One copied source of an incremental record: how it was matched and where (rootfs-relative) it was written. */
 export interface IncrementalItem {
@@ -87,41 +84,3 @@ export async function readDerivedLayer(layout: RootLayout, snapshot: string): Pr
   return d && typeof d.from === "string" && Array.isArray(d.changed) && d.changed.every((p) => typeof p === "string") ? d : undefined;
 }
 
-/**
- * Like RefManager.prepare, but the new layer starts as a hard-link clone of `from` (a committed layer on the same
- * base), with `remove` deleted from it before it is mounted. Fails (and leaves nothing behind) when `from` is gone,
- * sits on another base, or the driver cannot clone.
- */
-export async function prepareClone(
-  refs: RefManager, snapshotter: Snapshotter, base: BuildRef, from: string, remove: readonly string[], signal?: AbortSignal,
-): Promise<ActiveRef> {
-  // Both through materialize: a leased manager then protects `from` from a concurrent prune while it is cloned.
-  const top = await refs.materialize(base, signal);
-  await refs.materialize({ layers: [...base.layers, { snapshot: from }] }, signal);
-  const key = `active-${randomUUID()}`;
-  await snapshotter.prepare(key, top);
-  let path: string;
-  try {
-    await snapshotter.cloneLayer(key, from, remove);
-    path = await snapshotter.mount(key);
-  } catch (err) {
-    await snapshotter.remove(key).catch(() => {});
-    throw err;
-  }
-  let settled = false;
-  return {
-    path,
-    commit: async () => {
-      if (settled) throw new TypeError("ActiveRef already committed or discarded");
-      settled = true;
-      const name = `layer-${randomUUID()}`;
-      await snapshotter.commit(key, name);
-      return { layers: [...base.layers, { snapshot: name, created: new Date().toISOString() }] };
-    },
-    discard: async () => {
-      if (settled) return;
-      settled = true;
-      await snapshotter.remove(key);
-    },
-  };
-}

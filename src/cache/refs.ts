@@ -40,6 +40,12 @@ export function chainIds(diffIds: readonly Digest[]): Digest[] {
   return out;
 }
 
+/** Options of {@link RefManager.prepare}. */
+export interface PrepareOptions {
+  /** Start from a hard-link clone of this committed layer of the same base, minus `remove` (incremental COPY). */
+  readonly clone?: { readonly from: string; readonly remove: readonly string[] } | undefined;
+}
+
 /**
  * Turns refs into mounted directories and back: unpacks base-image layers into snapshots on first use (once per
  * ChainID, shared by every build of the root), prepares writable layers on top of a ref, and exports a ref's
@@ -134,13 +140,20 @@ export class RefManager {
     }
   }
 
-  /** A writable snapshot on top of the ref, mounted. */
-  async prepare(ref: BuildRef, signal?: AbortSignal): Promise<ActiveRef> {
+  /**
+   * A writable snapshot on top of the ref, mounted. With `clone`, the new layer starts as a hard-link clone of the
+   * committed layer `clone.from` (made on the same ref) with `clone.remove` deleted from it; that fails (leaving
+   * nothing behind) when `from` is gone, sits on another base, or the driver cannot clone.
+   */
+  async prepare(ref: BuildRef, signal?: AbortSignal, opts: PrepareOptions = {}): Promise<ActiveRef> {
     const top = await this.materialize(ref, signal);
+    // Through materialize: a leased manager then protects the clone source from a concurrent prune too.
+    if (opts.clone) await this.materialize({ layers: [...ref.layers, { snapshot: opts.clone.from }] }, signal);
     const key = `active-${randomUUID()}`;
     await this.#snap.prepare(key, top);
     let path: string;
     try {
+      if (opts.clone) await this.#snap.cloneLayer(key, opts.clone.from, opts.clone.remove);
       path = await this.#snap.mount(key);
     } catch (err) {
       await this.#snap.remove(key).catch(() => {});

@@ -14,7 +14,7 @@ import { posix, relative } from "node:path";
 import type { CopyAction } from "../graph/index.js";
 import type { BuildContext } from "../context/index.js";
 import type { BuildRef } from "../cache/index.js";
-import { incrementalKey, prepareClone, readIncrementalRecord, writeIncrementalRecord, type IncrementalRecord } from "../cache/index.js";
+import { incrementalKey, readIncrementalRecord, writeIncrementalRecord, type IncrementalRecord } from "../cache/index.js";
 import type { ExecContext } from "../solver/index.js";
 import type { OpDeps, OpResult } from "./types.js";
 import { contextSelector, listFromContext, type SourceItem } from "./copy-sources.js";
@@ -117,7 +117,7 @@ export async function execContextCopy(p: ContextCopyParams): Promise<OpResult> {
   const rec = manifest && p.useRecord ? await readIncrementalRecord(deps.layout, key, deps.snapshotter) : undefined;
   const delta = rec && manifest && item ? planDelta(rec, manifest, item, a) : undefined;
   if (rec && manifest && item && delta) {
-    const active = await prepareClone(deps.refs, deps.snapshotter, p.base, rec.snapshot, delta.remove, signal).catch(() => undefined);
+    const active = await deps.refs.prepare(p.base, signal, { clone: { from: rec.snapshot, remove: delta.remove } }).catch(() => undefined);
     if (active) {
       try {
         const dst = rec.items[0]!.dst;
