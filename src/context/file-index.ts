@@ -5,13 +5,14 @@
  * Racy-git rule: an entry whose mtime/ctime falls in or after the second the index was stamped is re-verified.
  * The file is written atomically (tmp + fsync + rename) and a corrupt or foreign index is discarded.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { constants, type Stats } from "node:fs";
-import { mkdir, open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import xxhash, { type XXHashAPI } from "xxhash-wasm";
 import { ContextReadError, describeFsError } from "./errors.js";
 import { Limiter } from "./fs-view.js";
+import { readSealed, writeSealed } from "./sealed-file.js";
 
 const FORMAT = "tsbuild.context-index";
 const VERSION = 2;
@@ -197,30 +198,7 @@ export class FileIndex {
     const entries: Record<string, string> = {};
     if (!prune) for (const [k, v] of this.#old) entries[k] = v;
     for (const [k, v] of this.#fresh) entries[k] = encode(v);
-    const body = JSON.stringify(entries);
-    const header = JSON.stringify({
-      format: FORMAT,
-      version: VERSION,
-      root: this.#root,
-      stamp: this.#stamp,
-      sha256: createHash("sha256").update(body).digest("hex"),
-    });
-    const dir = join(this.#file, "..");
-    await mkdir(dir, { recursive: true });
-    const tmp = `${this.#file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    try {
-      const fh = await open(tmp, "w", 0o600);
-      try {
-        await fh.writeFile(`${header}\n${body}`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.#file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw new ContextReadError(this.#file, `cannot write the context index: ${describeFsError(err)}`, err);
-    }
+    await writeSealed(this.#file, { format: FORMAT, version: VERSION, root: this.#root, stamp: this.#stamp }, JSON.stringify(entries), { durable: true });
     this.#dirty = false;
   }
 }
@@ -242,20 +220,12 @@ async function streamFile(fh: FileHandle, start: number, fn: (chunk: Uint8Array)
 
 /** Read and validate an index file; undefined when missing, corrupt, foreign or of another version. */
 async function load(file: string, root: string): Promise<{ entries: Map<string, string>; stamp: number } | undefined> {
-  let text: string;
+  const sealed = await readSealed(file);
+  if (!sealed) return undefined;
+  const { header, body } = sealed;
+  if (header.format !== FORMAT || header.version !== VERSION || header.root !== root) return undefined;
+  if (typeof header.stamp !== "number" || !Number.isFinite(header.stamp)) return undefined;
   try {
-    text = await readFile(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  const nl = text.indexOf("\n");
-  if (nl === -1) return undefined;
-  try {
-    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
-    const body = text.slice(nl + 1);
-    if (header.format !== FORMAT || header.version !== VERSION || header.root !== root) return undefined;
-    if (typeof header.stamp !== "number" || !Number.isFinite(header.stamp)) return undefined;
-    if (header.sha256 !== createHash("sha256").update(body).digest("hex")) return undefined;
     const raw = JSON.parse(body) as unknown;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
     const entries = new Map<string, string>();

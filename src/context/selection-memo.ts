@@ -10,10 +10,10 @@
  * Listings (context path → explain digest) are stored content-addressed by checksum, so `--explain` can compare the
  * entries of two builds' selections long after the walk, without every build recording 20,000 digests.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ContextReadError, describeFsError } from "./errors.js";
+import { readSealed, writeSealed } from "./sealed-file.js";
 
 const FORMAT = "tsbuild.context-memo";
 const VERSION = 1;
@@ -67,26 +67,17 @@ export class SelectionMemo {
   async save(): Promise<void> {
     if (this.#file === undefined || !this.#dirty) return;
     const kept = [...this.#memos].slice(-KEEP_MEMOS);
-    const body = JSON.stringify(Object.fromEntries(kept));
-    const header = JSON.stringify({ format: FORMAT, version: VERSION, root: this.#root, sha256: sha256Hex(body) });
-    await writeReplace(this.#file, `${header}\n${body}`);
+    await writeSealed(this.#file, { format: FORMAT, version: VERSION, root: this.#root }, JSON.stringify(Object.fromEntries(kept)));
     this.#dirty = false;
   }
 }
 
 async function loadMemos(file: string, root: string): Promise<Map<string, Memo> | undefined> {
-  let text: string;
+  const sealed = await readSealed(file);
+  if (!sealed) return undefined;
+  const { header, body } = sealed;
+  if (header.format !== FORMAT || header.version !== VERSION || header.root !== root) return undefined;
   try {
-    text = await readFile(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  const nl = text.indexOf("\n");
-  if (nl === -1) return undefined;
-  try {
-    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
-    const body = text.slice(nl + 1);
-    if (header.format !== FORMAT || header.version !== VERSION || header.root !== root || header.sha256 !== sha256Hex(body)) return undefined;
     const raw = JSON.parse(body) as Record<string, unknown>;
     const out = new Map<string, Memo>();
     for (const [k, v] of Object.entries(raw)) {
@@ -100,28 +91,6 @@ async function loadMemos(file: string, root: string): Promise<Map<string, Memo> 
   }
 }
 
-const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex");
-
-async function writeReplace(file: string, text: string): Promise<void> {
-  await mkdir(join(file, ".."), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await writeFileExclusive(tmp, text);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw new ContextReadError(file, `cannot write the context index: ${describeFsError(err)}`, err);
-  }
-}
-
-async function writeFileExclusive(path: string, text: string): Promise<void> {
-  const fh = await open(path, "wx", 0o600);
-  try {
-    await fh.writeFile(text);
-  } finally {
-    await fh.close();
-  }
-}
 
 /** The file holding the listing of a selection checksum (`sha256:<hex>`). */
 function listingFile(indexDir: string, checksum: string): string | undefined {
@@ -137,8 +106,7 @@ export async function saveListing(indexDir: string, checksum: string, listing: R
   const file = listingFile(indexDir, checksum);
   if (file === undefined) return;
   if (await stat(file).then(() => true, () => false)) return;
-  const body = JSON.stringify(Object.fromEntries(listing));
-  await writeReplace(file, `${JSON.stringify({ format: "tsbuild.context-listing", version: 1, checksum, sha256: sha256Hex(body) })}\n${body}`);
+  await writeSealed(file, { format: "tsbuild.context-listing", version: 1, checksum }, JSON.stringify(Object.fromEntries(listing)));
   await pruneListings(join(indexDir, "listings"));
 }
 
@@ -157,13 +125,10 @@ async function pruneListings(dir: string): Promise<void> {
 export async function loadListing(indexDir: string, checksum: string): Promise<ReadonlyMap<string, string> | undefined> {
   const file = listingFile(indexDir, checksum);
   if (file === undefined) return undefined;
+  const sealed = await readSealed(file);
+  if (!sealed || sealed.header.checksum !== checksum) return undefined;
   try {
-    const text = await readFile(file, "utf8");
-    const nl = text.indexOf("\n");
-    const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
-    const body = text.slice(nl + 1);
-    if (header.checksum !== checksum || header.sha256 !== sha256Hex(body)) return undefined;
-    const raw = JSON.parse(body) as Record<string, unknown>;
+    const raw = JSON.parse(sealed.body) as Record<string, unknown>;
     const out = new Map<string, string>();
     for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out.set(k, v);
     return out;
