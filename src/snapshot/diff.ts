@@ -242,26 +242,37 @@ class Coalescer extends Transform {
  * return its descriptor: diffId, digest and size come from the same single pass.
  */
 export async function exportLayer(source: DiffSource, dest: string | Writable, options: ExportOptions = {}): Promise<LayerDescriptor> {
-  const compression = options.compression ?? "gzip";
   const pack = tar.pack();
+  // tar-stream's pack is a streamx Readable: a Node stream at run time, not in its typings.
+  return writeLayerBlob([pack as unknown as NodeJS.ReadableStream, new Coalescer()], dest, options, () =>
+    writeLayerTar(source, pack, options).then(
+      () => void pack.finalize(),
+      (err: unknown) => {
+        pack.destroy(err as Error);
+        throw err;
+      },
+    ),
+  );
+}
+
+/**
+ * The tar flowing out of `head` (fed by `produce`, started once the pipeline stands) hashed as the diffId,
+ * compressed as `options` say, hashed again as the blob and written to `dest`, all in one pass. Shared by the full
+ * and the spliced layer export, so both write the same bytes for the same tar.
+ */
+export async function writeLayerBlob(
+  head: readonly NodeJS.ReadableStream[], dest: string | Writable, options: ExportOptions, produce: () => Promise<void> = async () => {},
+): Promise<LayerDescriptor> {
+  const compression = options.compression ?? "gzip";
   const diffTap = new DigestTap();
   const blobTap = new DigestTap();
-  // the compressor validates the level: make it before the destination file is opened
-  const compressor = createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
+  // Uncompressed, the blob is the tar itself: one hashing pass gives both digests. The compressor validates the
+  // level: make it before the destination file is opened.
+  const compressor = compression === "none" ? undefined : createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
   const out = typeof dest === "string" ? createWriteStream(dest) : dest;
-  // Uncompressed, the blob is the tar itself: one hashing pass gives both digests.
-  const flow = compression === "none"
-    ? pipeline(pack, new Coalescer(), diffTap, out, options.signal ? { signal: options.signal } : {})
-    : pipeline(pack, new Coalescer(), diffTap, compressor, blobTap, out, options.signal ? { signal: options.signal } : {});
-  const write = writeLayerTar(source, pack, options).then(
-    () => pack.finalize(),
-    (err: unknown) => {
-      pack.destroy(err as Error);
-      throw err;
-    },
-  );
-  await Promise.all([write, flow]);
+  const stages = compressor ? [...head, diffTap, compressor, blobTap, out] : [...head, diffTap, out];
+  await Promise.all([produce(), pipeline(stages, options.signal ? { signal: options.signal } : {})]);
   const diff = diffTap.result();
-  const blob = compression === "none" ? diff : blobTap.result();
+  const blob = compressor ? blobTap.result() : diff;
   return { diffId: diff.digest, digest: blob.digest, size: blob.size, mediaType: LAYER_MEDIA_TYPES[compression], uncompressedSize: diff.size };
 }

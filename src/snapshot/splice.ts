@@ -7,12 +7,10 @@
  * exportLayer(), so the bytes equal a full export's. Any unexpected input makes planSplice() return undefined
  * (the caller exports in full); nothing is written before the plan is complete.
  */
-import { closeSync, createWriteStream, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { Readable, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { createCompressor, DigestTap, LAYER_MEDIA_TYPES } from "./compress.js";
-import { writeLayerTar, type ExportOptions } from "./diff.js";
+import { writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
 import { parsePax } from "./layer-stream.js";
 import type { DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
@@ -211,16 +209,5 @@ async function* splicedTar(plan: SplicePlan, options: ExportOptions): AsyncGener
 
 /** Write the plan as a layer blob to `dest`, hashed and compressed exactly as exportLayer() does. */
 export async function writeSplicedLayer(plan: SplicePlan, dest: string | Writable, options: ExportOptions = {}): Promise<LayerDescriptor> {
-  const compression = options.compression ?? "gzip";
-  const diffTap = new DigestTap();
-  const blobTap = new DigestTap();
-  const compressor = createCompressor(compression, options.level, { gzip: options.gzipBackend, zstd: options.zstdBackend });
-  const out = typeof dest === "string" ? createWriteStream(dest) : dest;
-  const signal = options.signal ? { signal: options.signal } : {};
-  // Uncompressed, the blob is the tar itself: one hashing pass gives both digests.
-  if (compression === "none") await pipeline(Readable.from(splicedTar(plan, options)), diffTap, out, signal);
-  else await pipeline(Readable.from(splicedTar(plan, options)), diffTap, compressor, blobTap, out, signal);
-  const diff = diffTap.result();
-  const blob = compression === "none" ? diff : blobTap.result();
-  return { diffId: diff.digest, digest: blob.digest, size: blob.size, mediaType: LAYER_MEDIA_TYPES[compression], uncompressedSize: diff.size };
+  return writeLayerBlob([Readable.from(splicedTar(plan, options))], dest, options);
 }
