@@ -16,6 +16,7 @@ import {
 } from "../image/index.js";
 import type { Registry } from "../registry/index.js";
 import { tempName, type ContentStore } from "../store/index.js";
+import { isBrokenPipe } from "../util/broken-pipe.js";
 import type { Digest } from "../util/digest.js";
 import { ExportError } from "./errors.js";
 import { ExportVertex, type ExportProgressOptions } from "./export-progress.js";
@@ -82,8 +83,7 @@ async function toFile(dest: string, stdout: Writable | undefined, write: (out: W
     try {
       await write(stdout);
     } catch (err) {
-      const isEpipe = (e: unknown): boolean => (e as { code?: string } | undefined)?.code === "EPIPE" || /\bEPIPE\b/.test((e as Error | undefined)?.message ?? "");
-      const epipe = isEpipe(err) || isEpipe((err as { cause?: unknown }).cause);
+      const epipe = isBrokenPipe(err);
       if (isTsbuildError(err) && !epipe) throw err;
       throw new ExportError("TSB_EXPORT_WRITE", epipe ? "standard output was closed before the output was written (EPIPE)" : `writing to standard output failed: ${(err as Error).message}`, {
         cause: err,

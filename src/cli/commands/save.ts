@@ -32,7 +32,8 @@ export const command: CommandModule<object, any> = {
       if (tmp && out) await rename(tmp, out);
     } catch (err) {
       if (tmp) await rm(tmp, { force: true });
-      if (!tmp && ((err as { code?: string }).code === "EPIPE" || /\bEPIPE\b/.test((err as Error).message ?? ""))) {
+      const { isBrokenPipe } = await import("../../util/broken-pipe.js");
+      if (!tmp && isBrokenPipe(err)) {
         const { TsbuildError } = await import("../../errors.js");
         throw new TsbuildError("TSB_IMAGE_WRITE", "standard output was closed before the archive was written (EPIPE)", {
           cause: err,
