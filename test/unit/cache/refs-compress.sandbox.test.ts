@@ -1,44 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { requireSession } from "../../helpers/session.js";
-import { lookupVariant, openContentStore, rootLayout, type ContentStore } from "../../../src/store/index.js";
-import { createSnapshotter, exportLayer, type Snapshotter } from "../../../src/snapshot/index.js";
+import { CacheRoots } from "../../helpers/cache-roots.js";
+import { lookupVariant } from "../../../src/store/index.js";
+import { exportLayer } from "../../../src/snapshot/index.js";
 import { EMPTY_REF, RefManager } from "../../../src/cache/index.js";
 
-interface Root {
-  dir: string;
-  store: ContentStore;
-  snap: Snapshotter;
-  refs: RefManager;
-}
-
-async function openRoot(): Promise<Root> {
-  const dir = await mkdtemp(join(tmpdir(), "tsb-cache-compress-"));
-  const layout = rootLayout(dir);
-  const store = await openContentStore(dir);
-  const snap = await createSnapshotter(layout.snapshots);
-  return { dir, store, snap, refs: new RefManager({ snapshotter: snap, store, layout }) };
-}
 
 const GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
 const PLAIN = "application/vnd.oci.image.layer.v1.tar";
 
 describe("RefManager.exportLayer with uncompressed layers", () => {
-  const roots: Root[] = [];
+  const roots = new CacheRoots();
   beforeAll(() => void requireSession());
-  afterAll(async () => {
-    for (const r of roots) {
-      await r.snap.close();
-      await rm(r.dir, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => roots.closeAll());
 
   it("compresses a plain layer from its stored tar: the bytes a direct export writes, remembered once", async () => {
-    const a = await openRoot();
-    roots.push(a);
+    const a = await roots.open("tsb-cache-compress-");
     const w = await a.refs.prepare(EMPTY_REF);
     await mkdir(join(w.path, "data"));
     await writeFile(join(w.path, "data", "text"), "compress me later\n".repeat(5000));
@@ -63,8 +43,7 @@ describe("RefManager.exportLayer with uncompressed layers", () => {
     expect((await a.refs.exportLayer(ref, 0, { compression: "gzip" })).blob).toEqual(gz.blob);
 
     // A root that only has the plain blob (a base layer from a local image built with -t, no snapshot).
-    const b = await openRoot();
-    roots.push(b);
+    const b = await roots.open("tsb-cache-compress-");
     await b.store.ingest({ digest: plain.blob.digest }, await a.store.openRead(plain.blob.digest));
     const base = b.refs.fromImage([{ diffId: plain.diffId, blob: plain.blob }]);
     // An uncompressed output keeps it as it is; a gzip output never receives it uncompressed.

@@ -1,41 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { mkdtemp, readFile, rm, writeFile, mkdir, readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { requireSession } from "../../helpers/session.js";
-import { openContentStore, rootLayout, type ContentStore } from "../../../src/store/index.js";
-import { createSnapshotter, type Snapshotter } from "../../../src/snapshot/index.js";
+import { CacheRoots } from "../../helpers/cache-roots.js";
+import { rootLayout } from "../../../src/store/index.js";
 import { EMPTY_REF, LocalCacheStore, RefManager, type BuildRef } from "../../../src/cache/index.js";
 import { sha256 } from "../../../src/util/digest.js";
 
-interface Root {
-  dir: string;
-  store: ContentStore;
-  snap: Snapshotter;
-  refs: RefManager;
-}
-
-async function openRoot(): Promise<Root> {
-  const dir = await mkdtemp(join(tmpdir(), "tsb-cache-"));
-  const layout = rootLayout(dir);
-  const store = await openContentStore(dir);
-  const snap = await createSnapshotter(layout.snapshots);
-  return { dir, store, snap, refs: new RefManager({ snapshotter: snap, store, layout }) };
-}
 
 describe("RefManager", () => {
-  const roots: Root[] = [];
+  const roots = new CacheRoots();
   beforeAll(() => void requireSession());
-  afterAll(async () => {
-    for (const r of roots) {
-      await r.snap.close();
-      await rm(r.dir, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => roots.closeAll());
 
   it("builds layers on refs, exports them once, and unpacks them into another root", async () => {
-    const a = await openRoot();
-    roots.push(a);
+    const a = await roots.open();
     const w1 = await a.refs.prepare(EMPTY_REF);
     await mkdir(join(w1.path, "etc"));
     await writeFile(join(w1.path, "etc", "hello"), "hello\n");
@@ -54,8 +33,7 @@ describe("RefManager", () => {
     expect(await a.refs.exportLayer(r2, 1)).toEqual(l1);
 
     // A second root receives the blobs (as a pull would) and mounts the image from them.
-    const b = await openRoot();
-    roots.push(b);
+    const b = await roots.open();
     for (const l of [l0, l1]) {
       const bytes = await a.store.readBytes(l.blob.digest);
       await b.store.putBytes(bytes, { digest: l.blob.digest });
@@ -77,8 +55,7 @@ describe("RefManager", () => {
   });
 
   it("records when a layer was built, keeps it in cache records and returns it on export", async () => {
-    const a = await openRoot();
-    roots.push(a);
+    const a = await roots.open();
     const before = Date.now();
     const w = await a.refs.prepare(EMPTY_REF);
     await writeFile(join(w.path, "f"), "x");
@@ -96,16 +73,14 @@ describe("RefManager", () => {
   });
 
   it("marks a layer without changes as empty", async () => {
-    const a = await openRoot();
-    roots.push(a);
+    const a = await roots.open();
     const base = await (await a.refs.prepare(EMPTY_REF)).commit();
     const exported = await a.refs.exportLayer(base, 0);
     expect(exported.empty).toBe(true);
   });
 
   it("the local cache store drops records whose layers are gone", async () => {
-    const a = await openRoot();
-    roots.push(a);
+    const a = await roots.open();
     const cache = new LocalCacheStore(rootLayout(a.dir), a.refs);
     const w = await a.refs.prepare(EMPTY_REF);
     await writeFile(join(w.path, "f"), "x");

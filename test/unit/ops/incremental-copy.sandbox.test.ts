@@ -11,17 +11,7 @@ import { rootLayout } from "../../../src/store/index.js";
 import type { BuildRef } from "../../../src/cache/index.js";
 import type { FileAction } from "../../../src/graph/index.js";
 import { copyCtx, fileVertex, openHarness, type Harness } from "./file-harness.js";
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../../helpers/rng.js";
 
 describe("incremental COPY from the build context", () => {
   let h: Harness;

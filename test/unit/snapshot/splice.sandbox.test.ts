@@ -5,16 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createSnapshotter, exportLayer, planSplice, writeSplicedLayer, type Snapshotter } from "../../../src/snapshot/index.js";
 import { requireSession } from "../../helpers/session.js";
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../../helpers/rng.js";
 
 function sink(): { stream: Writable; bytes: () => Buffer } {
   const chunks: Buffer[] = [];
