@@ -179,6 +179,6 @@ export class CopySnapshotter implements Snapshotter {
   }
 
   async close(): Promise<void> {
-    this.#db.close();
+    await this.#db.close();
   }
 }

@@ -221,9 +221,9 @@ export class SnapshotDb {
     return rec;
   }
 
-  /** Stop the lock helper. */
-  close(): void {
-    this.#lock.close();
+  /** Stop the lock helper once the critical sections queued so far have run. */
+  close(): Promise<void> {
+    return this.#lock.close();
   }
 
   async #write(file: DbFile): Promise<void> {

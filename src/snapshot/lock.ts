@@ -25,12 +25,17 @@ interface Unrefable {
   unref(): void;
 }
 
+/** One running helper and the request it has not answered yet: a helper's answer only ever settles its own waiter. */
+interface Helper {
+  readonly child: ChildProcess;
+  waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  stderr: string;
+}
+
 /** An exclusive lock on a file, shared by every caller in this process through an in-process queue. */
 export class FileLock {
   readonly path: string;
-  #child: ChildProcess | undefined;
-  #waiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  #stderr = "";
+  #helper: Helper | undefined;
   /** Tail of the in-process queue: each critical section starts when the previous one has released. */
   #tail: Promise<void> = Promise.resolve();
 
@@ -45,27 +50,32 @@ export class FileLock {
     this.#tail = new Promise<void>((r) => (done = r));
     try {
       await previous;
-      await this.#acquire();
+      const helper = await this.#acquire();
       try {
         return await fn();
       } finally {
-        this.#child?.stdin?.write("U\n");
+        helper.child.stdin?.write("U\n");
       }
     } finally {
       done();
     }
   }
 
-  /** Stop the helper (releases nothing that is held: call it only when no run() is pending). */
-  close(): void {
-    const child = this.#child;
-    this.#child = undefined;
-    child?.stdin?.end();
+  /**
+   * Stop the helper once every queued critical section has released. A run() queued after close() starts a new
+   * helper; an idle helper never keeps the process alive, and the kernel drops the flock when this process dies.
+   */
+  close(): Promise<void> {
+    return this.#tail.then(() => {
+      const helper = this.#helper;
+      this.#helper = undefined;
+      helper?.child.stdin?.end();
+    });
   }
 
-  #spawn(): ChildProcess {
+  #spawn(): Helper {
     const child = spawn("perl", ["-e", HELPER, this.path], { stdio: ["pipe", "pipe", "pipe"] });
-    this.#stderr = "";
+    const helper: Helper = { child, waiter: undefined, stderr: "" };
     let buf = "";
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (s: string) => {
@@ -73,20 +83,21 @@ export class FileLock {
       while (buf.includes("\n")) {
         const line = buf.slice(0, buf.indexOf("\n"));
         buf = buf.slice(line.length + 1);
-        const w = this.#waiter;
-        this.#waiter = undefined;
+        const w = helper.waiter;
+        helper.waiter = undefined;
         if (line === "L" && w) {
-          this.#idle(child, true);
+          idle(child, true);
           w.resolve();
         }
       }
     });
-    child.stderr!.on("data", (b: Buffer) => (this.#stderr += b.toString()));
+    child.stderr!.on("data", (b: Buffer) => (helper.stderr += b.toString()));
     child.stdin!.on("error", () => {}); // reported through 'close'
     const fail = (e: Error): void => {
-      if (this.#child === child) this.#child = undefined;
-      const w = this.#waiter;
-      this.#waiter = undefined;
+      if (this.#helper === helper) this.#helper = undefined;
+      const w = helper.waiter;
+      helper.waiter = undefined;
+      idle(child, true);
       w?.reject(e);
     };
     child.on("error", (e: NodeJS.ErrnoException) => {
@@ -95,29 +106,28 @@ export class FileLock {
         : e);
     });
     child.on("close", (code) => {
-      fail(new SnapshotError("TSB_SNAPSHOT_LOCK", `the lock helper for ${this.path} exited (${code ?? "signal"}): ${this.#stderr.trim()}`,
+      fail(new SnapshotError("TSB_SNAPSHOT_LOCK", `the lock helper for ${this.path} exited (${code ?? "signal"}): ${helper.stderr.trim()}`,
         "check that the snapshot root is writable"));
     });
-    this.#idle(child, true);
-    return child;
+    idle(child, true);
+    return helper;
   }
 
-  /** While idle the helper must not keep this process alive; while waiting for it, it must. */
-  #idle(child: ChildProcess, idle: boolean): void {
-    for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as Unrefable[]) {
-      if (idle) h.unref?.();
-      else h.ref?.();
-    }
-  }
-
-  #acquire(): Promise<void> {
-    this.#child ??= this.#spawn();
-    const child = this.#child;
-    return new Promise<void>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      this.#idle(child, false);
-      (child.stdin as Writable).write("L\n");
+  #acquire(): Promise<Helper> {
+    const helper = (this.#helper ??= this.#spawn());
+    return new Promise<Helper>((resolve, reject) => {
+      helper.waiter = { resolve: () => resolve(helper), reject };
+      idle(helper.child, false);
+      (helper.child.stdin as Writable).write("L\n");
     });
+  }
+}
+
+/** While idle the helper must not keep this process alive; while waiting for it, it must. */
+function idle(child: ChildProcess, on: boolean): void {
+  for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as Unrefable[]) {
+    if (on) h.unref?.();
+    else h.ref?.();
   }
 }
 

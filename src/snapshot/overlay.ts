@@ -198,7 +198,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async close(): Promise<void> {
     for (const key of [...this.#mounted.keys()]) await this.unmount(key);
     for (const key of [...this.#applyLowers.keys()]) await this.#releaseApplyLower(key);
-    this.#db.close();
+    await this.#db.close();
   }
 
   /** A read-only mount of committed snapshot `parentId` (with its ancestors) in scratch space, or undefined. */

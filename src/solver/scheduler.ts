@@ -168,7 +168,9 @@ class Solve<R> {
         throw aborted ? (this.#firstError ?? err) : err instanceof VertexError ? err : new VertexError(info, err);
       }
     };
-    const out = op.heavy ? await this.#queue.add(exec, { signal: this.#abort.signal }) : await exec();
+    // The queue's signal drops a heavy op that has not started; one that has started is tracked itself, because the
+    // queue rejects its promise at the abort while the op may still be cleaning up (unmounts, snapshot removal).
+    const out = op.heavy ? await this.#queue.add(() => this.#track(exec()), { signal: this.#abort.signal }) : await exec();
     this.#outcomes.push({ digest: v.digest, name: v.name, cacheKey: record.key, cached: false, record, ...(v.ignoreCache ? { ignoredCache: true } : {}) });
     return out as R;
   }

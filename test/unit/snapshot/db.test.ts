@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSnapshotter } from "../../../src/snapshot/index.js";
-import { currentOwner, isOwnerAlive, ownerTag, parseOwnerTag } from "../../../src/snapshot/lock.js";
+import { currentOwner, FileLock, isOwnerAlive, ownerTag, parseOwnerTag } from "../../../src/snapshot/lock.js";
 import { tmp } from "./tree.js";
 
 describe("owners", () => {
@@ -45,4 +45,40 @@ it("imports the committed snapshots of a pre-db.json root and reaps the rest", a
   expect(existsSync(join(dir, "8"))).toBe(true); // ids continue after the highest one ever used
   await s.close();
   rmSync(root, { recursive: true, force: true });
+});
+
+describe("FileLock", () => {
+  it("close() while a critical section runs waits for it, and a section queued meanwhile still gets the lock", async () => {
+    const path = join(tmp(), "lock");
+    const lock = new FileLock(path);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const a = lock.run(async () => {
+      await held;
+      return "a";
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = lock.close();
+    const b = lock.run(async () => "b"); // queued behind a; runs on a new helper after close
+    release();
+    await expect(a).resolves.toBe("a");
+    await expect(b).resolves.toBe("b");
+    await closed;
+    // The old helper has exited by now; its death must not touch the helper that serves later sections.
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(lock.run(async () => "c")).resolves.toBe("c");
+    await lock.close();
+  });
+
+  it("excludes another process while held", async () => {
+    const path = join(tmp(), "lock");
+    const lock = new FileLock(path);
+    const probe = (): number =>
+      spawnSync("perl", ["-e", 'use Fcntl ":flock"; open(my $f, ">>", $ARGV[0]) or die; exit(flock($f, LOCK_EX | LOCK_NB) ? 0 : 3)', path]).status ?? -1;
+    await lock.run(async () => {
+      expect(probe()).toBe(3);
+    });
+    expect(probe()).toBe(0);
+    await lock.close();
+  });
 });

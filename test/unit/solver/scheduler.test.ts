@@ -193,6 +193,27 @@ describe("solver scheduler", () => {
     expect(r.running).toBe(0);
   });
 
+  it("settles only after a cancelled heavy op has finished its own clean-up", async () => {
+    const ac = new AbortController();
+    let cleaned = false;
+    const resolver: OpResolver<string> = {
+      resolve: () => ({
+        heavy: true,
+        cacheMap: async () => ({ opDigest: sha256("op:slow-cleanup"), deps: [] }),
+        exec: async (_inputs, ctx) => {
+          await new Promise<void>((res) => ctx.signal.addEventListener("abort", () => res(), { once: true }));
+          await sleep(100); // e.g. unmount and remove the step's snapshot
+          cleaned = true;
+          throw ctx.signal.reason;
+        },
+      }),
+    };
+    const p = solve(v("cleanup"), { resolver, cache: new FakeCache(), signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await expect(p).rejects.toBeInstanceOf(CancelledError);
+    expect(cleaned).toBe(true);
+  });
+
   it("reports a step stopped by an external abort as cancelled, even when its op rethrows the abort reason", async () => {
     const ac = new AbortController();
     const events: ProgressEvent[] = [];
