@@ -66,6 +66,13 @@ describe("tsbuild pull / push", () => {
     expect(pushed.stderr).toContain("Mounted");
     // The command ends promptly: keep-alive connections are closed, nothing lingers.
     expect(pushed.ms).toBeLessThan(5000);
+
+    // --insecure-registry takes one host per use and leaves the positionals that follow it alone.
+    const flagFirst = tsbuild(["push", "--insecure-registry", open.host, "--insecure-registry", "other.example:5000", `${open.host}/cli/app:1`, `${open.host}/cli/copy:3`, "--root", root]);
+    expect(flagFirst.stderr).not.toContain("Not enough");
+    expect(flagFirst.status).toBe(0);
+    const pullFlagFirst = tsbuild(["pull", "--insecure-registry", open.host, `${open.host}/cli/copy:3`, "--root", root]);
+    expect(pullFlagFirst.status).toBe(0);
   });
 
   it("reports unknown images and bad references with exit code 1 and a hint", () => {

@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { insecureOption } from "./pull.js";
 
 /** Read all of stdin as text. */
 async function readStdin(): Promise<string> {
@@ -34,7 +35,7 @@ export const command: CommandModule<object, any> = {
       .option("username", { alias: "u", type: "string", describe: "Username" })
       .option("password", { alias: "p", type: "string", describe: "Password (insecure: prefer --password-stdin)" })
       .option("password-stdin", { type: "boolean", default: false, describe: "Read the password from stdin" })
-      .option("insecure-registry", { type: "string", array: true, describe: "Talk plain HTTP to this registry host (also env TSBUILD_INSECURE_REGISTRIES)" }),
+      .option("insecure-registry", insecureOption),
   handler: async (argv) => {
     const [api, reg] = await Promise.all([import("../../errors.js"), import("../../registry/index.js")]);
     const { insecureRegistries } = await import("./pull.js");

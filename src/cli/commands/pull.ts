@@ -11,7 +11,8 @@ export function insecureRegistries(argv: { readonly [k: string]: unknown }): str
 /** The `--insecure-registry` option shared by pull, push and login. */
 export const insecureOption = {
   type: "string",
-  array: true,
+  // Repeatable, one host per use: an array option would swallow the positionals that follow it.
+  requiresArg: true,
   describe: "Talk plain HTTP to this registry host (also env TSBUILD_INSECURE_REGISTRIES); localhost is always allowed",
 } as const;
 

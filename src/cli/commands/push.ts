@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { insecureOption } from "./pull.js";
 
 export const command: CommandModule<object, any> = {
   command: ["push <name> [destination]", "image push <name> [destination]"],
@@ -7,7 +8,7 @@ export const command: CommandModule<object, any> = {
     y
       .positional("name", { type: "string", demandOption: true, describe: "Local image NAME[:TAG] or ID" })
       .positional("destination", { type: "string", describe: "Registry reference to push to, e.g. localhost:5000/app:v1" })
-      .option("insecure-registry", { type: "string", array: true, describe: "Talk plain HTTP to this registry host (also env TSBUILD_INSECURE_REGISTRIES)" })
+      .option("insecure-registry", insecureOption)
       .option("compression", {
         type: "string", choices: ["gzip", "zstd"], default: "gzip",
         describe: "Compress layers stored uncompressed (images built with -t) with this algorithm before pushing",
