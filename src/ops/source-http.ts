@@ -11,6 +11,7 @@ import { posix, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Dispatcher } from "undici";
+import { loadHttpClient, type HttpClient } from "../util/http-client.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { sha256, type Digest } from "../util/digest.js";
 import type { HttpSource, Vertex } from "../graph/index.js";
@@ -31,12 +32,12 @@ export interface HttpDownload {
 export type HttpDownloads = Map<string, Promise<HttpDownload>>;
 
 const MAX_REDIRECTS = 10;
-let http: Promise<{ readonly request: typeof import("undici").request; readonly dispatcher: Dispatcher }> | undefined;
+let http: Promise<{ readonly request: HttpClient["request"]; readonly dispatcher: Dispatcher }> | undefined;
 /** undici (loaded on the first download, not at start-up) and its redirect-following dispatcher. */
-function httpClient(): Promise<{ readonly request: typeof import("undici").request; readonly dispatcher: Dispatcher }> {
-  http ??= import("undici").then(({ Agent, interceptors, request }) => ({
+function httpClient(): Promise<{ readonly request: HttpClient["request"]; readonly dispatcher: Dispatcher }> {
+  http ??= loadHttpClient().then(({ Agent, redirect, request }) => ({
     request,
-    dispatcher: new Agent({ connect: { timeout: 30_000 } }).compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
+    dispatcher: new Agent({ connect: { timeout: 30_000 } }).compose(redirect({ maxRedirections: MAX_REDIRECTS })),
   }));
   return http;
 }

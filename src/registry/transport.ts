@@ -4,6 +4,7 @@
  * per-host queues (4 transfers per host; manifests jump the line). `close()` ends keep-alive sockets.
  */
 import type { Agent, Dispatcher } from "undici";
+import { loadHttpClient, type HttpClient } from "../util/http-client.js";
 import PQueue from "p-queue";
 import type { IncomingHttpHeaders } from "node:http";
 import { Authenticator } from "./auth.js";
@@ -82,10 +83,6 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
 /** Transfers in flight per registry host unless told otherwise. */
 export const DEFAULT_CONCURRENCY = 4;
 
-type Undici = typeof import("undici");
-let undici: Promise<Undici> | undefined;
-/** undici, imported on first use (~100 CommonJS modules: tens of milliseconds of start-up otherwise). */
-const loadUndici = (): Promise<Undici> => (undici ??= import("undici"));
 
 /** TSBUILD_REGISTRY_CONCURRENCY (a positive integer), for tuning without code; undefined when unset or invalid. */
 function envConcurrency(): number | undefined {
@@ -98,7 +95,7 @@ export class Transport {
    * What requests go through (the Agent with a redirect interceptor: blob GETs often redirect to storage), made on
    * the first request: undici is loaded only then, so builds that never talk to a registry do not pay for it.
    */
-  #agent: Promise<{ readonly request: Undici["request"]; readonly dispatcher: Dispatcher }> | undefined;
+  #agent: Promise<{ readonly request: HttpClient["request"]; readonly dispatcher: Dispatcher }> | undefined;
   /** The Agent we created and must destroy; undefined when the caller injected a dispatcher or none was needed yet. */
   #ownAgent: Agent | undefined;
   readonly #injected: Dispatcher | undefined;
@@ -156,8 +153,8 @@ export class Transport {
   }
 
   /** undici's `request` and the dispatcher (created on first use). */
-  #http(): Promise<{ readonly request: Undici["request"]; readonly dispatcher: Dispatcher }> {
-    this.#agent ??= loadUndici().then(({ Agent, interceptors, request }) => {
+  #http(): Promise<{ readonly request: HttpClient["request"]; readonly dispatcher: Dispatcher }> {
+    this.#agent ??= loadHttpClient().then(({ Agent, redirect, request }) => {
       const base = this.#injected ?? (this.#ownAgent = new Agent({
         // Room for every queued transfer plus manifest and token requests.
         connections: Math.max(8, this.#concurrency + 2),
@@ -167,7 +164,7 @@ export class Transport {
         bodyTimeout: this.#timeouts.bodyMs,
       }));
       // undici's redirect handler drops Authorization when a redirect leaves the origin.
-      return { request, dispatcher: base.compose(interceptors.redirect({ maxRedirections: 5 })) };
+      return { request, dispatcher: base.compose(redirect({ maxRedirections: 5 })) };
     });
     return this.#agent;
   }
