@@ -11,6 +11,10 @@ const EXIT_USAGE = 2;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes("--debug");
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    process.stdout.write(`tsbuild version ${await packageVersion()}\n`);
+    return EXIT_OK;
+  }
   try {
     const early = await enterSessionEarly(argv);
     if (early !== undefined) return early;
@@ -28,7 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("root", { type: "string", describe: "tsbuild state directory (env TSBUILD_ROOT)" })
     .help()
     .alias("help", "h")
-    .version(false)
+    .version("version", "Print tsbuild's version", `tsbuild version ${await packageVersion()}`)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
@@ -52,6 +56,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`tsbuild: ${msg}\nRun 'tsbuild --help' for usage.\n`);
     return EXIT_USAGE;
   }
+}
+
+/** The version in tsbuild's package.json (next to dist/ in the bundle, two levels up from src/cli/). */
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  for (const rel of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "tsbuild" && pkg.version) return pkg.version;
+    } catch {
+      // not this level
+    }
+  }
+  return "unknown";
 }
 
 /**

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -31,5 +31,15 @@ describe("usage errors", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("invalid --progress value 'bogus'");
     expect(r.stderr).toContain("hint:");
+  });
+});
+
+describe("--version", () => {
+  it("prints the package version, exit 0", () => {
+    const { version } = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
+    for (const args of [["--version"], ["-v"], ["--root", "/nonexistent", "--version"]]) {
+      const r = spawnSync(process.execPath, [join(repo, "bin/tsbuild.js"), ...args], { cwd: repo, encoding: "utf8" });
+      expect({ args, status: r.status, stdout: r.stdout }).toEqual({ args, status: 0, stdout: `tsbuild version ${version}\n` });
+    }
   });
 });
