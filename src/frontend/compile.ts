@@ -4,12 +4,12 @@
  * ONBUILD triggers, then dispatch of every needed stage in Dockerfile order.
  */
 import { type SourceRange, TsbuildError, withLocation } from "../errors.js";
-import { buildGraph, type Edge, type GraphPlatform, type ProxyEnv } from "../graph/index.js";
+import { buildGraph, createVertex, type Edge, type GraphPlatform, type ProxyEnv } from "../graph/index.js";
 import { parseReference } from "../image/index.js";
 import { expandWordWithMatches } from "../parser/index.js";
 import type { Dockerfile, Instruction, Stage } from "../parser/index.js";
 import { suggest } from "../util/suggest.js";
-import { contextVertex, type DispatchContext, isProxyArg, PROXY_ARGS } from "./dispatch-common.js";
+import { contextVertex, type DispatchContext, isProxyArg, prefixCommand, PROXY_ARGS } from "./dispatch-common.js";
 import { dispatchCopy } from "./dispatch-copy.js";
 import { dispatchMeta, dispatchWorkdir } from "./dispatch-meta.js";
 import { dispatchRun } from "./dispatch-run.js";
@@ -20,7 +20,7 @@ import type { CheckConfig, LintFinding } from "./lint/types.js";
 import { parsePlatform, hostPlatform, platformArgs } from "./platform.js";
 import { mountFrom } from "./run-mounts.js";
 import { resolveBase, toImageConfig } from "./resolve-base.js";
-import { cloneImage, DEFAULT_PATH, newState, type DispatchState } from "./stage-state.js";
+import { cloneImage, DEFAULT_PATH, emptyImage, newState, type DispatchState } from "./stage-state.js";
 import type { CompiledStage, CompileOptions, CompileResult } from "./types.js";
 
 /** Extra options used by `--check` and tests. */
@@ -92,7 +92,7 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
   const imageContexts = new Set((opts.imageContexts ?? []).map((n) => n.toLowerCase()));
   for (const original of df.stages) {
     // A stage named like an image context is that image: FROM NAME (resolved through the resolver), no instructions.
-    const replaced = original.name !== undefined && imageContexts.has(original.name.toLowerCase());
+    const replaced = original.name !== undefined && (imageContexts.has(original.name.toLowerCase()) || localContextName(opts.namedContexts, original.name) !== undefined);
     const st: Stage = replaced ? { ...original, baseName: original.name!.toLowerCase(), instructions: [] } : original;
     const sl = lint.withComments(st.comments);
     const d = newState(st);
@@ -111,6 +111,8 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
     if (st.name === undefined) d.stageName = `stage-${st.index}`;
     const base = byName.get(d.baseName.toLowerCase());
     if (base) d.base = base;
+    const local = base ? undefined : localContextName(opts.namedContexts, d.baseName);
+    if (local !== undefined) fromLocalContext(d, local, targetPlatform, filename);
     states.push(d);
     if (st.name !== undefined) byName.set(st.name.toLowerCase(), d);
     d.cmdTotal = (d.baseName !== "scratch" && !d.base ? 1 : 0) + st.instructions.filter((i) => i.kind === "run" || i.kind === "copy" || i.kind === "add" || i.kind === "workdir").length;
@@ -308,4 +310,30 @@ function checkCycles(states: readonly DispatchState[], filename: string, text: s
     }
     onPath.clear();
   }
+}
+
+/** The `--build-context NAME=DIR` named like `word` (FROM and stage names match case-insensitively). */
+function localContextName(names: readonly string[] | undefined, word: string): string | undefined {
+  return names?.find((n) => n.toLowerCase() === word.toLowerCase());
+}
+
+/**
+ * `FROM NAME` where NAME is a local named context: as in BuildKit, an image with no config whose root filesystem is
+ * the directory (its files copied onto scratch, the context's .dockerignore applied).
+ */
+function fromLocalContext(d: DispatchState, name: string, target: GraphPlatform, filename: string): void {
+  d.platform ??= target;
+  d.image = emptyImage(d.platform);
+  d.isScratch = false;
+  d.resolved = true;
+  const copy = { action: "copy", src: 0, srcPath: "/", dest: "/", followSymlinks: true, dirContents: true, allowWildcard: false, allowEmptyWildcard: false, createDestPath: true } as const;
+  d.root = {
+    vertex: createVertex({ kind: "file", base: null, actions: [copy] }, [contextVertex(name)], {
+      name: prefixCommand(d, `FROM ${name}`),
+      source: d.stage.source,
+      filename,
+      description: { "com.docker.dockerfile.v1.command": d.stage.original },
+    }),
+    output: 0,
+  };
 }
