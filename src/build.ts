@@ -27,6 +27,11 @@ import type { Vertex } from "./graph/index.js";
 export interface BuildOptions {
   /** The build context directory. */
   readonly contextDir: string;
+  /**
+   * Where the context came from when `contextDir` is a scratch copy (`-`, a URL or git remote without credentials):
+   * build records are kept under it, and no file index is kept for the throw-away directory.
+   */
+  readonly contextSource?: string;
   /** Path of the Dockerfile. @default CONTEXT/Dockerfile */
   readonly dockerfile?: string;
   /** The Dockerfile text (read from `dockerfile` when absent). */
@@ -121,12 +126,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const opened: BuildContext[] = [];
   try {
     const contexts = new Map<string, () => Promise<BuildContext>>();
-    const open = (dir: string, dockerfile?: string) => async (): Promise<BuildContext> => {
-      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index") });
+    const open = (dir: string, dockerfile?: string, scratch = false) => async (): Promise<BuildContext> => {
+      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), ...(scratch ? {} : { indexDir: join(layout.cache, "context-index") }) });
       opened.push(ctx);
       return ctx;
     };
-    contexts.set("context", open(contextDir, dockerfilePath));
+    contexts.set("context", open(contextDir, dockerfilePath, opts.contextSource !== undefined));
     const imageContexts = new Map<string, ImageContextSource>();
     for (const c of opts.buildContexts ?? []) {
       if (c.kind === "local") contexts.set(c.name, open(c.dir));
@@ -193,12 +198,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         }
       }
     }
+    // A fetched context's records are kept by its source: the scratch directory is new every time.
+    const recordContext = opts.contextSource !== undefined ? `/${opts.contextSource}` : contextDir;
+    const recordDockerfile = opts.contextSource !== undefined ? `/${opts.contextSource}/${filename}` : dockerfilePath;
     const record = makeBuildRecord({
-      filename, contextDir, dockerfileText: text, noCache: opts.noCache ?? false, noCacheFilter: opts.noCacheFilter ?? [],
+      filename, contextDir: recordContext, dockerfileText: text, noCache: opts.noCache ?? false, noCacheFilter: opts.noCacheFilter ?? [],
       buildArgs: opts.buildArgs ?? {}, ...(graph ? { root: graph } : {}), steps, unevaluated,
     });
-    const previous = opts.explain ? (await loadBuildRecords(layout.cache, contextDir, dockerfilePath, 1))[0] : undefined;
-    await saveBuildRecord(layout.cache, dockerfilePath, record);
+    const previous = opts.explain ? (await loadBuildRecords(layout.cache, recordContext, recordDockerfile, 1))[0] : undefined;
+    await saveBuildRecord(layout.cache, recordDockerfile, record);
     const explain = opts.explain ? { misses: explainMisses(await withContextFiles(record, layout.cache), previous), record } : undefined;
 
     const cacheState = { steps, results: cacheStore.results, final: ref };
