@@ -1,7 +1,8 @@
 /**
  * context: the build context read straight from disk — .dockerignore (Docker's exact rules, with the deciding line),
  * safe path resolution (nothing ever resolves outside the context), COPY selections and sha256 content checksums
- * backed by a persistent stat + xxh64 index. It must not copy files, touch images, or import other rooms.
+ * backed by a persistent stat + xxh64 index; contexts from a tar stream, an http(s) URL or git are fetched into a
+ * directory first. It must not copy files into images, touch images, or import other rooms.
  * Own pattern code rather than @balena/dockerignore: BuildKit's parent-match-info walk semantics and "which line
  * decided" are not expressible through a node-ignore style API.
  */
@@ -20,4 +21,8 @@ export {
   ContextPatternError,
   ContextReadError,
 } from "./errors.js";
+export { classifyContext, redactUrl, type ContextSource } from "./remote-url.js";
+export { fetchContext, type FetchContextOptions, type FetchedContext } from "./remote.js";
+export { extractContextArchive, isContextArchive, peek, type ArchiveLimits } from "./archive-context.js";
+export type { GitContextSpec } from "./git-context.js";
 export type { Selector, Selection, ContextEntry, EntryType, Explanation, ContextStats } from "./types.js";

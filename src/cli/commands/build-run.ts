@@ -6,6 +6,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
 import type { BuildOptions } from "../../build.js";
+import type { FetchedContextArg } from "./context-input.js";
 
 export interface BuildCliArgs {
   readonly context: string;
@@ -126,8 +127,23 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
 /** Run a build from the CLI. Returns the exit code. */
 export async function runBuild(aIn: BuildCliArgs): Promise<number> {
   const { contextArg } = await import("./dockerfile-input.js");
-  const a: BuildCliArgs = { ...aIn, context: contextArg(aIn.context) };
-  const options = await toBuildOptions(a, process.env);
+  const a0: BuildCliArgs = { ...aIn, context: contextArg(aIn.context) };
+  // A context that is not a directory (an archive on stdin, a URL, git) is fetched once, then built as a directory.
+  const { fetchContextArg } = await import("./context-input.js");
+  const fetched = await fetchContextArg(a0, process.env);
+  try {
+    return await runBuildIn(a0, fetched);
+  } finally {
+    await fetched?.release();
+  }
+}
+
+async function runBuildIn(a0: BuildCliArgs, fetched: FetchedContextArg | undefined): Promise<number> {
+  const a: BuildCliArgs = fetched ? { ...a0, context: fetched.contextDir, ...(fetched.dockerfile !== undefined ? { file: fetched.dockerfile } : {}) } : a0;
+  // A git context's commit time is the default SOURCE_DATE_EPOCH, as for a git checkout given as a directory.
+  const env = fetched?.commitTime !== undefined && process.env.SOURCE_DATE_EPOCH === undefined ? { ...process.env, SOURCE_DATE_EPOCH: String(fetched.commitTime) } : process.env;
+  const built = await toBuildOptions(a, env);
+  const options = fetched ? { ...built, dockerfileName: a0.file === undefined || a0.file === "-" ? "Dockerfile" : a0.file, contextSource: fetched.shown } : built;
   const { parseProgressMode } = await import("../../progress/index.js");
   const mode = parseProgressMode(a.quiet ? "quiet" : a.progress);
   // A fully cached rebuild finishes here, outside the session; anything else builds again inside it.

@@ -52,8 +52,9 @@ export interface DockerfileInput {
 const STDIN_LIMIT = 32 << 20;
 
 /**
- * The Dockerfile given on standard input (`-f -`, or `-` as the context as in `docker build - < Dockerfile`). An
- * archive there (a context tarball) is refused with a hint: tsbuild reads contexts from directories.
+ * The Dockerfile given on standard input (`-f -`, or `-` as the context as in `docker build - < Dockerfile`).
+ * `tsbuild build` takes an archive there as the context before this is called (context-input.ts); the commands
+ * that only read the Dockerfile (`build --check`, `graph`) refuse one with a hint.
  */
 export async function readStdinDockerfile(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
@@ -66,8 +67,8 @@ export async function readStdinDockerfile(stdin: NodeJS.ReadableStream = process
   }
   const bytes = Buffer.concat(chunks);
   if (looksLikeArchive(bytes)) {
-    throw new UsageError("standard input holds an archive, not a Dockerfile: a build context tarball on standard input is not supported", {
-      hint: "extract it and give the directory: mkdir ctx && tar -xf context.tar -C ctx && tsbuild build ctx",
+    throw new UsageError("standard input holds an archive, not a Dockerfile: this command reads only a Dockerfile there", {
+      hint: "extract it and give the directory: mkdir ctx && tar -xf context.tar -C ctx (tsbuild build - < context.tar reads it as the context)",
     });
   }
   return bytes.toString("utf8");

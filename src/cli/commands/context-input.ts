@@ -1,0 +1,87 @@
+/**
+ * The context argument of `tsbuild build` when it is not a directory: a tar archive on standard input, an http(s)
+ * URL or a git repository (docker's rules, see classifyContext). The process the user started fetches it once into
+ * a scratch directory of the root (`<root>/tmp/<temp name>`, reaped by a later build if this process is killed),
+ * hands it to the session through `TSBUILD_FETCHED_CONTEXT`, and removes it when the build is over.
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { TsbuildError } from "../../errors.js";
+
+/** A fetched context as the session receives it. */
+export interface FetchedContextArg {
+  readonly contextDir: string;
+  readonly dockerfile?: string;
+  readonly commitTime?: number;
+  /** The source as it may be printed (`-`, or a URL without credentials). */
+  readonly shown: string;
+  /** Remove the scratch directory (a no-op in a process that did not fetch it). */
+  release(): Promise<void>;
+}
+
+const ENV = "TSBUILD_FETCHED_CONTEXT";
+
+/**
+ * Fetch the context named by `context` when it is not a directory; undefined for a directory, and for standard
+ * input holding a Dockerfile (then left stashed for the Dockerfile-on-stdin path, `TSBUILD_STDIN_DOCKERFILE`).
+ */
+export async function fetchContextArg(a: { readonly context: string; readonly file?: string; readonly root?: string }, env: NodeJS.ProcessEnv): Promise<FetchedContextArg | undefined> {
+  const stashed = env[ENV];
+  if (stashed) {
+    const s = JSON.parse(stashed) as Omit<FetchedContextArg, "release">;
+    return { ...s, release: () => Promise.resolve() };
+  }
+  const ctx = await import("../../context/index.js");
+  const source = ctx.classifyContext(a.context);
+  if (source.kind === "dir") return undefined;
+  const { resolveRoot, rootLayout, tempName } = await import("../../store/index.js");
+  const layout = rootLayout(resolveRoot({ root: a.root }));
+  let stdin: import("node:stream").Readable | undefined;
+  if (source.kind === "stdin") {
+    const { bothStdin, readStdinDockerfile } = await import("./dockerfile-input.js");
+    if (a.file === "-") throw bothStdin();
+    if (env.TSBUILD_STDIN_DOCKERFILE) return undefined;
+    const { bytes, stream } = await ctx.peek(process.stdin, 512);
+    if (!ctx.isContextArchive(bytes)) {
+      // A Dockerfile: stash it where the Dockerfile-on-stdin path (and the session) will read it.
+      const text = await readStdinDockerfile(stream);
+      await mkdir(layout.tmp, { recursive: true });
+      const path = join(layout.tmp, tempName());
+      await writeFile(path, text, { mode: 0o600 });
+      process.env.TSBUILD_STDIN_DOCKERFILE = path;
+      return undefined;
+    }
+    stdin = stream;
+  }
+  await mkdir(layout.tmp, { recursive: true });
+  const scratchDir = join(layout.tmp, tempName());
+  await mkdir(scratchDir, { mode: 0o700 });
+  const release = (): Promise<void> => rm(scratchDir, { recursive: true, force: true }).catch(() => {});
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort(new TsbuildError("TSB_CONTEXT_INTERRUPTED", "interrupted while fetching the build context"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const fetched = await ctx.fetchContext(source, {
+      scratchDir,
+      ...(a.file === "-" ? { dockerfile: null } : a.file !== undefined ? { dockerfile: a.file } : {}),
+      ...(stdin ? { stdin } : {}),
+      signal: ac.signal,
+    });
+    const out = {
+      contextDir: fetched.contextDir,
+      ...(fetched.dockerfile !== undefined ? { dockerfile: fetched.dockerfile } : {}),
+      ...(fetched.commitTime !== undefined ? { commitTime: fetched.commitTime } : {}),
+      shown: fetched.shown,
+    };
+    process.env[ENV] = JSON.stringify(out);
+    return { ...out, release };
+  } catch (err) {
+    await release();
+    if (ac.signal.aborted) throw ac.signal.reason;
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
