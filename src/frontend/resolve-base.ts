@@ -44,8 +44,9 @@ export function toImageConfig(w: WorkingImage): ImageConfig {
   if (w.user) config.User = w.user;
   if (w.exposedPorts && Object.keys(w.exposedPorts).length > 0) config.ExposedPorts = w.exposedPorts;
   config.Env = w.env;
-  if (w.entrypoint !== undefined && w.entrypoint !== null) config.Entrypoint = w.entrypoint;
-  if (w.cmd !== undefined && w.cmd !== null) config.Cmd = w.cmd;
+  // Docker's strslice fields are omitempty: `CMD []` and `ENTRYPOINT []` leave the field out.
+  if (w.entrypoint && w.entrypoint.length > 0) config.Entrypoint = w.entrypoint;
+  if (w.cmd && w.cmd.length > 0) config.Cmd = w.cmd;
   if (w.volumes && Object.keys(w.volumes).length > 0) config.Volumes = w.volumes;
   if (w.workingDir) config.WorkingDir = w.workingDir;
   if (w.labels && Object.keys(w.labels).length > 0) config.Labels = w.labels;

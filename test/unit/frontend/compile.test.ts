@@ -88,6 +88,19 @@ COPY --chown=1:2 a b /dst/
     expect(h).toContain("COPY a b /dst/ # buildkit"); // Docker 20.10 leaves --chown/--chmod out
   });
 
+  it("leaves Cmd and Entrypoint out of the config after CMD [] and ENTRYPOINT [] (Go omitempty)", async () => {
+    const r = await compile(`FROM busybox AS b
+ENTRYPOINT ["e"]
+CMD ["c"]
+FROM b
+CMD []
+ENTRYPOINT []
+`);
+    expect(r.image.config!.Cmd).toBeUndefined();
+    expect(r.image.config!.Entrypoint).toBeUndefined();
+    expect(r.image.history!.map((e) => e.created_by)).toEqual(expect.arrayContaining(["CMD []", "ENTRYPOINT []"]));
+  });
+
   it("FROM scratch gives the empty image and no root", async () => {
     const r = await compile("FROM scratch\nENV X=1\n");
     expect(r.root).toBeNull();
