@@ -1,7 +1,7 @@
 /**
  * Standard input and output as a Docker user uses them: `tsbuild build -f - DIR` and `tsbuild build -` (Dockerfile
- * on stdin, no context), a refused context tarball on stdin, and a reader of `-o -` that exits early (EPIPE: a
- * clear error, exit 1, no stack trace).
+ * on stdin, no context), a context tarball on stdin without a Dockerfile, and a reader of `-o -` that exits early
+ * (EPIPE: a clear error, exit 1, no stack trace).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
@@ -72,13 +72,13 @@ describe("tsbuild build with standard input and output", () => {
     expect(copy.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("refuses a tarball on stdin and -f - with - as the context, with a hint", async () => {
+  it("takes a tarball on stdin as the context (here one without a Dockerfile); refuses -f - with - as the context", async () => {
     const { execFileSync } = await import("node:child_process");
     const tarball = execFileSync("tar", ["-cf", "-", "-C", ctx, "."]);
     const tar = await withStdin(world, ["build", "-q", "-"], tarball);
-    expect(tar.code).toBe(2);
-    expect(tar.stderr).toMatch(/archive, not a Dockerfile/);
-    expect(tar.stderr).toMatch(/hint: extract it/);
+    expect(tar.code).toBe(1);
+    expect(tar.stderr).toMatch(/the build context from standard input has no Dockerfile "Dockerfile"/);
+    expect(tar.stderr).toMatch(/hint: put a Dockerfile at the top of the context/);
     const both = await withStdin(world, ["build", "-q", "-f", "-", "-"], "FROM busybox\n");
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/cannot both come from standard input/);

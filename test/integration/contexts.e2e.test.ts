@@ -1,0 +1,226 @@
+/**
+ * Build contexts `docker buildx build` accepts besides a directory: a tar archive on standard input (compressed or
+ * not, `-f` inside it), an http(s) URL (tarball, or a plain-text Dockerfile with an empty context), a git repository
+ * (`git://` from a local `git daemon`, `#ref:subdir`, the commit time as SOURCE_DATE_EPOCH), and a
+ * `--build-context NAME=DIR` used as `FROM NAME`. Scratch copies never outlive the build, even a killed one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { CLI, E2eWorld, REPO, ok, type CliResult } from "../helpers/e2e.js";
+
+function withStdin(world: E2eWorld, args: readonly string[], input: Buffer | string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, TSBUILD_ROOT: world.root, NO_COLOR: "1" };
+    for (const k of ["NODE_OPTIONS", "SOURCE_DATE_EPOCH", "TSBUILD_PROGRESS"]) delete env[k];
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.stdin.on("error", () => {});
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+}
+
+const noStack = (r: CliResult): void => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n|Uncaught/);
+
+/** The image config of an OCI tarball written by `-o type=oci,dest=…`. */
+function ociConfig(world: E2eWorld, tarball: string): Record<string, any> {
+  const dir = world.tmp("oci-");
+  execFileSync("tar", ["-xf", tarball, "-C", dir]);
+  const blob = (d: string): any => JSON.parse(readFileSync(join(dir, "blobs", ...d.split(":")), "utf8"));
+  const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
+  return blob(blob(index.manifests[0].digest).config.digest);
+}
+
+describe("build contexts that are not directories", () => {
+  let world: E2eWorld;
+  let src: string;
+  let tarball: Buffer;
+  let server: Server;
+  let port: number;
+  let gitd: ChildProcess | undefined;
+  let gitPort: number;
+  const commitTime = 1577934245; // 2020-01-02T03:04:05Z
+
+  beforeAll(async () => {
+    for (const bin of ["git", "tar", "xz", "zstd"]) {
+      try {
+        execFileSync(bin, ["--version"], { stdio: "ignore" });
+      } catch {
+        throw new Error(`${bin} is missing: apt-get install ${bin === "xz" ? "xz-utils" : bin}`);
+      }
+    }
+    world = await E2eWorld.start([]);
+    await world.importBase("busybox", "busybox:latest");
+    src = world.tmp("src-");
+    mkdirSync(join(src, "sub"));
+    writeFileSync(join(src, "Dockerfile"), "FROM busybox\nCOPY sub/a.txt /a.txt\nRUN cat /a.txt > /b.txt\n");
+    writeFileSync(join(src, "sub", "Alt.Dockerfile"), "FROM busybox\nCOPY . /all/\n");
+    writeFileSync(join(src, "sub", "a.txt"), "from the archive\n");
+    tarball = execFileSync("tar", ["-cf", "-", "-C", src, "."]);
+    const plain = "FROM busybox\nRUN echo from a plain URL > /p.txt\n";
+    server = createServer((req, res) => {
+      if (req.url === "/ctx.tar.gz") res.end(execFileSync("gzip", ["-c"], { input: tarball }));
+      else if (req.url === "/Dockerfile") res.end(plain);
+      else if (req.url === "/hang.tar") {
+        res.write(tarball.subarray(0, 1024)); // then never ends
+      } else {
+        res.statusCode = 404;
+        res.end("not found");
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+
+    // A repository with a tag v1 (app/v.txt = v1, committed at `commitTime`) and main one commit later (v2).
+    const repos = world.tmp("repos-");
+    const repo = join(repos, "r.git");
+    const git = (args: string[], env: NodeJS.ProcessEnv = {}): string =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo, env: { ...process.env, ...env }, encoding: "utf8" });
+    mkdirSync(join(repo, "app"), { recursive: true });
+    git(["init", "-q", "-b", "main"]);
+    writeFileSync(join(repo, "app", "Dockerfile"), "FROM busybox\nCOPY v.txt /v.txt\n");
+    writeFileSync(join(repo, "app", "v.txt"), "v1\n");
+    writeFileSync(join(repo, "alt.Dockerfile"), "FROM busybox\nCOPY app/v.txt /v.txt\n");
+    git(["add", "."]);
+    git(["commit", "-qm", "one"], { GIT_COMMITTER_DATE: "2020-01-02T03:04:05Z", GIT_AUTHOR_DATE: "2020-01-02T03:04:05Z" });
+    git(["tag", "v1"]);
+    writeFileSync(join(repo, "app", "v.txt"), "v2\n");
+    git(["commit", "-qam", "two"]);
+    gitPort = 20000 + (process.pid % 20000);
+    gitd = spawn("git", ["daemon", `--base-path=${repos}`, "--export-all", "--reuseaddr", "--listen=127.0.0.1", `--port=${gitPort}`, repos], { stdio: "ignore" });
+    for (let i = 0; i < 50; i++) {
+      try {
+        execFileSync("git", ["ls-remote", `git://127.0.0.1:${gitPort}/r.git`], { stdio: "ignore" });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  afterAll(async () => {
+    gitd?.kill();
+    server?.close();
+    await world?.stop();
+  });
+
+  const tmpLeft = (): string[] => (existsSync(join(world.root, "tmp")) ? readdirSync(join(world.root, "tmp")) : []);
+
+  it("a tar archive on standard input is the context (plain, gzip, xz, zstd), -f names a file inside it", async () => {
+    const forms: [string, Buffer][] = [
+      ["tar", tarball],
+      ["gzip", execFileSync("gzip", ["-c"], { input: tarball })],
+      ["xz", execFileSync("xz", ["-c"], { input: tarball })],
+      ["zstd", execFileSync("zstd", ["-c", "-q"], { input: tarball })],
+    ];
+    for (const [what, bytes] of forms) {
+      const out = world.tmp(`out-${what}-`);
+      ok(await withStdin(world, ["build", "-q", "-o", `type=local,dest=${out}`, "-"], bytes), what);
+      expect({ what, b: readFileSync(join(out, "b.txt"), "utf8") }).toEqual({ what, b: "from the archive\n" });
+    }
+    const alt = world.tmp("out-alt-");
+    ok(await withStdin(world, ["build", "-q", "-f", "sub/Alt.Dockerfile", "-o", `type=local,dest=${alt}`, "-"], tarball));
+    expect(readFileSync(join(alt, "all", "sub", "a.txt"), "utf8")).toBe("from the archive\n");
+    expect(tmpLeft()).toEqual([]);
+  });
+
+  it("a hostile or unusable archive on standard input: a clear error, exit 1, nothing written outside", async () => {
+    const { default: tar } = await import("tar-stream");
+    const pack = tar.pack();
+    pack.entry({ name: "Dockerfile" }, "FROM busybox\n");
+    pack.entry({ name: "../../../../../../tmp/tsbuild-slip-e2e" }, "pwned");
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const slip = await withStdin(world, ["build", "-q", "-"], Buffer.concat(chunks));
+    expect(slip.code).toBe(1);
+    expect(slip.stderr).toMatch(/outside of the context[^\n]*\nhint: .*tar-slip/);
+    expect(existsSync("/tmp/tsbuild-slip-e2e")).toBe(false);
+    noStack(slip);
+    const noDockerfile = await withStdin(world, ["build", "-q", "-f", "nope", "-"], tarball);
+    expect(noDockerfile.code).toBe(1);
+    expect(noDockerfile.stderr).toMatch(/from standard input has no Dockerfile "nope"/);
+    expect(tmpLeft()).toEqual([]);
+  });
+
+  it("an http(s) URL: a tarball is the context, plain text is a Dockerfile with an empty context", async () => {
+    const out = world.tmp("out-url-");
+    ok(await world.run(["build", "-q", "-o", `type=local,dest=${out}`, `http://127.0.0.1:${port}/ctx.tar.gz`]));
+    expect(readFileSync(join(out, "b.txt"), "utf8")).toBe("from the archive\n");
+    const plain = world.tmp("out-plain-");
+    ok(await world.run(["build", "-q", "-o", `type=local,dest=${plain}`, `http://127.0.0.1:${port}/Dockerfile`]));
+    expect(readFileSync(join(plain, "p.txt"), "utf8")).toBe("from a plain URL\n");
+    expect(tmpLeft()).toEqual([]);
+  });
+
+  it("a failed download names the URL without credentials and the HTTP status, exit 1", async () => {
+    const r = await world.run(["build", "-q", `http://alice:s3cret@127.0.0.1:${port}/missing.tar?token=s3cret`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot download the build context http://127\\.0\\.0\\.1:${port}/missing\\.tar\\?token=…: HTTP status 404\\nhint: `));
+    expect(r.stderr + r.stdout).not.toMatch(/s3cret|alice/);
+    noStack(r);
+    const refused = await world.run(["build", "-q", "http://127.0.0.1:1/ctx.tar"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the request failed \(ECONNREFUSED\)/);
+  });
+
+  it("a build killed while fetching leaves a scratch directory that the next build reaps", async () => {
+    const child = spawn(process.execPath, [CLI, "build", "-q", `http://127.0.0.1:${port}/hang.tar`], {
+      env: { ...process.env, TSBUILD_ROOT: world.root, NODE_OPTIONS: "" },
+      stdio: "ignore",
+    });
+    for (let i = 0; i < 100 && tmpLeft().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(tmpLeft().length).toBe(1);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("close", r));
+    expect(tmpLeft().length).toBe(1);
+    ok(await world.run(["build", "-q", "-o", `type=local,dest=${world.tmp("out-after-")}`, `http://127.0.0.1:${port}/Dockerfile`]));
+    expect(tmpLeft()).toEqual([]);
+  });
+
+  it("a git repository: #ref:subdir, shallow, the commit time as SOURCE_DATE_EPOCH", async () => {
+    const url = `git://127.0.0.1:${gitPort}/r.git`;
+    const main = world.tmp("out-git1-");
+    ok(await world.run(["build", "-q", "-o", `type=local,dest=${main}`, `${url}#main:app`]));
+    expect(readFileSync(join(main, "v.txt"), "utf8")).toBe("v2\n");
+    const oci = join(world.tmp("oci-git-"), "img.tar");
+    ok(await world.run(["build", "-q", "-o", `type=oci,dest=${oci}`, `${url}#v1:app`]));
+    expect(Date.parse(ociConfig(world, oci).created) / 1000).toBe(commitTime);
+    // No fragment: the remote's HEAD; -f is a path inside the repository.
+    const head = world.tmp("out-git2-");
+    ok(await world.run(["build", "-q", "-f", "alt.Dockerfile", "-o", `type=local,dest=${head}`, url]));
+    expect(readFileSync(join(head, "v.txt"), "utf8")).toBe("v2\n");
+    const bad = await world.run(["build", "-q", `${url}#no-such-branch`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/cannot fetch the git build context git:\/\/127\.0\.0\.1:\d+\/r\.git#no-such-branch: .*no-such-branch/);
+    noStack(bad);
+    expect(tmpLeft()).toEqual([]);
+  });
+
+  it("--build-context NAME=DIR in FROM is an image whose root filesystem is the directory", async () => {
+    const base = world.tmp("named-");
+    mkdirSync(join(base, "etc"));
+    writeFileSync(join(base, "etc", "motd"), "named context\n");
+    writeFileSync(join(base, ".dockerignore"), "secret\n");
+    writeFileSync(join(base, "secret"), "x");
+    const ctx = world.tmp("named-ctx-");
+    writeFileSync(join(ctx, "Dockerfile"), "FROM busybox AS mybase\nRUN exit 1\nFROM mybase\nCOPY x.txt /x.txt\n");
+    writeFileSync(join(ctx, "x.txt"), "x\n");
+    const out = world.tmp("out-named-");
+    ok(await world.run(["build", "-q", "--build-context", `mybase=${base}`, "-o", `type=local,dest=${out}`, ctx]));
+    // The .dockerignore of the named context applies to it (and, as in docker, is itself part of it).
+    expect(readdirSync(out).sort()).toEqual([".dockerignore", "etc", "x.txt"]);
+    expect(readFileSync(join(out, "etc", "motd"), "utf8")).toBe("named context\n");
+  });
+});
