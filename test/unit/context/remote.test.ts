@@ -13,15 +13,15 @@ import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { classifyContext, extractContextArchive, fetchContext, isContextArchive, redactUrl } from "../../../src/context/index.js";
 
-type Entry = tar.Headers & { body?: string };
+type Entry = Partial<tar.Header> & { name: string; body?: string };
 
 async function tarOf(entries: readonly Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => pack.on("end", r));
+  pack.on("data", (c: unknown) => void chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => pack.on("end", () => r()));
   for (const { body, ...h } of entries) {
-    await new Promise<void>((res, rej) => pack.entry({ mode: 0o644, ...h }, body ?? "", (err) => (err ? rej(err) : res())));
+    await new Promise<void>((res, rej) => pack.entry({ ...h, mode: h.mode ?? 0o644 }, body ?? "", (err) => (err ? rej(err) : res())));
   }
   pack.finalize();
   await done;
