@@ -1,6 +1,6 @@
 /**
- * Diff fidelity as containerd's overlay differ: directories (and files) that were only copied up are left out of
- * the layer, parents of real changes go in with the new metadata, whiteouts of nothing are dropped.
+ * Diff fidelity as Docker 20.10's overlay2 layers: whatever was copied up is in the layer (a directory whose child
+ * came and went, a chmod undone), parents of changes go in with the new metadata, whiteouts of nothing are dropped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { readFileSync, rmSync } from "node:fs";
@@ -16,9 +16,10 @@ const BASE = `mkdir -p etc/deep dev var/log opt/a/b; echo base > etc/base; echo 
 
 /** Each case: shell run in the child, then the diff it must give (kind:path). */
 const CASES: ReadonlyArray<readonly [string, string, readonly string[]]> = [
-  ["a file created and removed again (RUN scratch)", "touch etc/tmpfile; rm etc/tmpfile", []],
-  ["a mount-point stub created and removed in an existing dir", "mkdir -p dev/pts var/log/stub; rmdir dev/pts var/log/stub", []],
-  ["a no-op chmod (copy-up without change)", "chmod 644 etc/base; chmod 755 etc", []],
+  ["a file created and removed again (RUN scratch)", "touch etc/tmpfile; rm etc/tmpfile", ["entry:etc"]],
+  ["a dir created and removed in an existing dir", "mkdir -p dev/pts var/log/stub; rmdir dev/pts var/log/stub", ["entry:dev", "entry:var", "entry:var/log"]],
+  ["a no-op chmod (copy-up without change)", "chmod 644 etc/base; chmod 755 etc", ["entry:etc", "entry:etc/base"]],
+  ["nothing touched", "cat etc/base > /dev/null", []],
   ["a changed file brings its parents", "echo new > etc/deep/conf", ["entry:etc", "entry:etc/deep", "entry:etc/deep/conf"]],
   ["a new file deep down brings unchanged parents", "echo y > opt/a/b/y", ["entry:opt", "entry:opt/a", "entry:opt/a/b", "entry:opt/a/b/y"]],
   ["a chmod of a directory only", "chmod 700 var", ["entry:var"]],
