@@ -15,6 +15,7 @@ import type { ProgressSink } from "../progress/events.js";
 import { ExecError, OpsError } from "./errors.js";
 import { fsInput } from "./inputs.js";
 import { prepareMounts } from "./run-mounts.js";
+import { createMountPoints, removeFileStubs } from "./mount-points.js";
 import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
 import { explainEnv } from "./explain-facts.js";
@@ -106,6 +107,8 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
       try {
         const prepared = await prepareMounts(op.mounts.slice(1), inputs, env, signal);
         cleanup = prepared.cleanup;
+        // Docker 20.10 keeps the mount-point directories it had to create in the layer.
+        const stubs = await createMountPoints(active.path, prepared.mounts);
         // No USER: uid/gid 0 without looking up /etc/passwd (BuildKit's GetUser), so scratch rootfs work.
         const user = op.meta.user || "0:0";
         const etcStubs = await needsEtcStubs(active.path);
@@ -123,6 +126,7 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
         const digest = ctx.vertex.digest;
         const { exitCode } = await sandbox.run(spec, { signal, stdout: logStream(ctx.progress, digest, 1), stderr: logStream(ctx.progress, digest, 2) });
         if (exitCode !== 0) throw new ExecError(op.meta.args, exitCode);
+        await removeFileStubs(stubs);
         // Docker's runtime created (and BuildKit removed) /etc/hosts and /etc/resolv.conf stubs: /etc was touched.
         if (etcStubs) await touchEtc(active.path);
         await cleanup();
