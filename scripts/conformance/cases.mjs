@@ -19,7 +19,9 @@ export function caseImageName(name) {
 /**
  * One case. case.json (optional) holds: buildArgs {NAME: value}, target, modes {"rel/path": "0600"} (applied
  * after the defaults 0755 for dirs and executables, 0644 for other files), mkdirs ["rel/dir"] (empty dirs, which
- * git cannot hold), dependsOn (a case whose image the Dockerfile uses as base, by caseImageName).
+ * git cannot hold), dependsOn (a case whose image the Dockerfile uses as base, by caseImageName), secrets
+ * {id: "file in the case dir"} (`--secret id=…,src=…`), scratch (true: the final stage is FROM scratch, so the
+ * image has no base layer or history entry to skip).
  */
 export function loadCase(dir) {
   const d = resolve(dir);
@@ -37,6 +39,8 @@ export function loadCase(dir) {
     modes: opts.modes ?? {},
     mkdirs: opts.mkdirs ?? [],
     dependsOn: opts.dependsOn,
+    secrets: Object.fromEntries(Object.entries(opts.secrets ?? {}).map(([id, file]) => [id, join(d, file)])),
+    base: opts.scratch ? { baseLayers: 0, baseHistory: 0 } : { baseLayers: 1, baseHistory: 1 },
     imageName: caseImageName(name),
   };
 }

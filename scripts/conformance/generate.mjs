@@ -32,6 +32,7 @@ try {
     const ctx = prepareContext(c, join(work, c.name, "context"));
     const args = ["build", "--network", "host", "--no-cache", "--progress", "plain", "-f", c.dockerfile, "-t", c.imageName];
     for (const [k, v] of Object.entries(c.buildArgs)) args.push("--build-arg", `${k}=${v}`);
+    for (const [id, src] of Object.entries(c.secrets)) args.push("--secret", `id=${id},src=${src}`);
     if (c.target) args.push("--target", c.target);
     args.push(ctx);
     const r = spawnSync(docker, args, { env, encoding: "utf8" });
@@ -42,7 +43,7 @@ try {
     }
     const saved = join(work, c.name, "image.tar");
     run(["save", "-o", saved, c.imageName]);
-    const x = await archiveExpectation(saved, { baseLayers: 1, baseHistory: 1 });
+    const x = await archiveExpectation(saved, c.base);
     const out = { case: c.name, reference: { builder: `docker ${serverVersion} (embedded BuildKit, DOCKER_BUILDKIT=1)`, base: `${BASE_IMAGE} = docker import of busybox-rootfs.tar sha256:${baseSha}` }, ...x };
     writeFileSync(c.expectedPath, formatExpectation(out));
     process.stdout.write(`${c.name}: ${x.layers.length} layers, ${x.history.length} history entries, ${x.merged.changed.length} changed paths\n`);

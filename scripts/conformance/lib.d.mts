@@ -39,6 +39,10 @@ export interface ConformanceCase {
   readonly modes: Readonly<Record<string, string>>;
   readonly mkdirs: readonly string[];
   readonly dependsOn?: string;
+  /** Secret id -> absolute path of its file (case.json `secrets`, relative to the case dir). */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Base layers and history entries the image starts with (0 and 0 for a FROM scratch case). */
+  readonly base: { readonly baseLayers: number; readonly baseHistory: number };
   readonly imageName: string;
 }
 

@@ -98,6 +98,7 @@ function tsbuild(args: readonly string[]): Promise<CliResult> {
 function buildArgs(c: ConformanceCase, context: string, dest: string): string[] {
   const args = ["build", "--progress=plain", "-f", c.dockerfile, "-t", c.imageName];
   for (const [k, v] of Object.entries(c.buildArgs as Record<string, string>)) args.push("--build-arg", `${k}=${v}`);
+  for (const [id, src] of Object.entries(c.secrets as Record<string, string>)) args.push("--secret", `id=${id},src=${src}`);
   if (c.target) args.push("--target", c.target);
   // The archive is judged; the image db copy is what a later case (dependsOn) builds FROM.
   args.push("-o", `type=docker,dest=${dest}`, "-o", "type=image", context);
