@@ -1,6 +1,7 @@
 /**
  * A git repository as the build context (`tsbuild build URL#ref:subdir`), cloned with the `git` binary: a shallow
- * fetch of the one ref (or the remote's HEAD), checked out detached, `.git` removed as BuildKit does by default.
+ * fetch of the one ref (or the remote's HEAD), checked out detached with its submodules, `.git` removed as BuildKit
+ * does by default.
  * git never prompts (no terminal), and its messages are shown with credentials taken out of URLs.
  */
 import { spawn } from "node:child_process";
@@ -76,13 +77,19 @@ export async function cloneGitContext(spec: GitContextSpec, dir: string, signal?
     }
     const target = spec.ref !== undefined && /^[0-9a-f]{7,64}$/i.test(spec.ref) ? spec.ref : "FETCH_HEAD";
     await git(["-C", dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", target], signal);
+    // Submodules are fetched as BuildKit does by default (never from local paths: protocol.file is refused).
+    if (await stat(join(dir, ".gitmodules")).then((s) => s.isFile(), () => false)) {
+      await git(["-C", dir, "-c", "protocol.file.allow=never", "submodule", "update", "-q", "--init", "--recursive", "--depth", "1"], signal);
+    }
   } catch (err) {
     if (signal?.aborted) throw err;
     throw gitError(spec, (err as Error).message, spec.ref !== undefined ? `check the URL and that ${JSON.stringify(spec.ref)} is a branch, tag or commit of it` : "check the URL, and that the repository is reachable without a password prompt");
   }
   const commit = (await git(["-C", dir, "rev-parse", "HEAD"], signal)).trim();
   const ct = (await git(["-C", dir, "log", "-1", "--format=%ct", "HEAD"], signal)).trim();
-  await rm(join(dir, ".git"), { recursive: true, force: true });
+  const top = await realpath(dir);
+  const modules = (await git(["-C", dir, "submodule", "foreach", "--quiet", "--recursive", "pwd"], signal)).split("\n").filter((p) => p.startsWith(top + sep));
+  for (const m of [...modules, top]) await rm(join(m, ".git"), { recursive: true, force: true });
   let contextDir = dir;
   if (spec.subdir !== undefined && spec.subdir !== "") {
     const base = await realpath(dir);

@@ -51,6 +51,7 @@ describe("build contexts that are not directories", () => {
   let port: number;
   let gitd: ChildProcess | undefined;
   let gitPort: number;
+  let repos: string;
   const commitTime = 1577934245; // 2020-01-02T03:04:05Z
 
   beforeAll(async () => {
@@ -84,7 +85,7 @@ describe("build contexts that are not directories", () => {
     port = (server.address() as AddressInfo).port;
 
     // A repository with a tag v1 (app/v.txt = v1, committed at `commitTime`) and main one commit later (v2).
-    const repos = world.tmp("repos-");
+    repos = world.tmp("repos-");
     const repo = join(repos, "r.git");
     const git = (args: string[], env: NodeJS.ProcessEnv = {}): string =>
       execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo, env: { ...process.env, ...env }, encoding: "utf8" });
@@ -201,6 +202,20 @@ describe("build contexts that are not directories", () => {
     const head = world.tmp("out-git2-");
     ok(await world.run(["build", "-q", "-f", "alt.Dockerfile", "-o", `type=local,dest=${head}`, url]));
     expect(readFileSync(join(head, "v.txt"), "utf8")).toBe("v2\n");
+    // Submodules come along (BuildKit's default), without their .git; -f - takes the Dockerfile from stdin.
+    const sm = join(repos, "sm.git");
+    const inRepo = (cwd: string, ...args: string[]): string => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd, encoding: "utf8" });
+    mkdirSync(sm);
+    inRepo(sm, "init", "-q", "-b", "main");
+    writeFileSync(join(sm, "s.txt"), "in a submodule\n");
+    inRepo(sm, "add", ".");
+    inRepo(sm, "commit", "-qm", "s");
+    inRepo(join(repos, "r.git"), "submodule", "add", "-q", `git://127.0.0.1:${gitPort}/sm.git`, "app/sm");
+    inRepo(join(repos, "r.git"), "commit", "-qm", "submodule");
+    const smOut = world.tmp("out-git4-");
+    const dfile = "FROM busybox\nCOPY app/sm /sm/\n";
+    ok(await withStdin(world, ["build", "-q", "-f", "-", "-o", `type=local,dest=${smOut}`, url], dfile));
+    expect(readdirSync(join(smOut, "sm"))).toEqual(["s.txt"]);
     const bad = await world.run(["build", "-q", `${url}#no-such-branch`]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/cannot fetch the git build context git:\/\/127\.0\.0\.1:\d+\/r\.git#no-such-branch: .*no-such-branch/);
