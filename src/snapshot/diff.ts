@@ -84,6 +84,12 @@ function baseOf(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/**
+ * Mode 0 (`chmod 000`, a tar member or --chmod=0): tar-stream 3.2 gives an entry without a mode (0 included) the
+ * default 0644/0755 but writes only `mode & 0o7777`, so a bit above the field stands for 0 and 0 is written.
+ */
+const MODE_ZERO = 0o10000;
+
 interface PackInternals {
   _encode(header: object): void;
   push(chunk: Buffer): boolean;
@@ -159,7 +165,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
     }
     const st = e.stat;
     const base: Headers = {
-      name: e.path, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid),
+      name: e.path, mode: Number(st.mode & 0o7777n) || MODE_ZERO, uid: Number(st.uid), gid: Number(st.gid),
       mtime: clamp(Number(st.mtimeMs / 1000n)), size: 0,
     };
     const xattrs = source.xattrs.get(e.path);

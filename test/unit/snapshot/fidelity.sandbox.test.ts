@@ -64,6 +64,16 @@ describe.each(["overlay", "copy"] as const)("%s driver", (driver) => {
     ]);
   });
 
+  it("writes mode 0 as 0 (not tar-stream's default 0644/0755)", async () => {
+    await s.prepare("zero", "base");
+    sh("mkdir z; echo x > z/f; chmod 000 z/f z", await s.mount("zero"));
+    await s.commit("zero");
+    const file = join(root, "zero.tar");
+    await exportLayer(await s.diff("zero"), file, { compression: "none" });
+    const items = await readTar(readFileSync(file));
+    expect(items.map((i) => `${i.header.name} ${(i.header.mode ?? -1).toString(8)}`)).toEqual(["z/ 0", "z/f 0"]);
+  });
+
   it("a layer applied onto the base and diffed again gives the same entries", async () => {
     const file = join(root, "layer2.tar");
     await exportLayer(await s.diff("c4"), file, { compression: "none" });
