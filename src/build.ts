@@ -29,7 +29,7 @@ export interface BuildOptions {
   readonly contextDir: string;
   /**
    * Where the context came from when `contextDir` is a scratch copy (`-`, a URL or git remote without credentials):
-   * build records are kept under it, and no file index is kept for the throw-away directory.
+   * build records are kept under it, and no file index or memo is kept for the throw-away directory.
    */
   readonly contextSource?: string;
   /** Path of the Dockerfile. @default CONTEXT/Dockerfile */
@@ -127,7 +127,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   try {
     const contexts = new Map<string, () => Promise<BuildContext>>();
     const open = (dir: string, dockerfile?: string, scratch = false) => async (): Promise<BuildContext> => {
-      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), ...(scratch ? {} : { indexDir: join(layout.cache, "context-index") }) });
+      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index"), ...(scratch ? { scratch } : {}) });
       opened.push(ctx);
       return ctx;
     };

@@ -34,6 +34,11 @@ export interface OpenContextOptions {
   readonly now?: () => number;
   /** Reuse a selection's stored checksum when its walk sees the same entries with the same stat. @default true */
   readonly memo?: boolean;
+  /**
+   * The directory is a throw-away copy (a fetched context): no file index or memo is persisted for its path, which
+   * is new every build; listings for `--explain` are still stored (by checksum). @default false
+   */
+  readonly scratch?: boolean;
 }
 
 /** Bumped whenever the checksum algorithm changes, so no memo of the old algorithm is reused. */
@@ -53,8 +58,8 @@ export async function openContext(opts: OpenContextOptions): Promise<BuildContex
     ...(opts.dockerfile !== undefined ? { dockerfile: resolvePath(opts.dockerfile) } : {}),
     ...(opts.ignoreText !== undefined ? { text: opts.ignoreText } : {}),
   });
-  const index = await FileIndex.open({ dir: opts.indexDir, root, ...(opts.now ? { now: opts.now } : {}) });
-  const memo = opts.memo === false ? undefined : await SelectionMemo.open(opts.indexDir, root);
+  const index = await FileIndex.open({ dir: opts.scratch ? undefined : opts.indexDir, root, ...(opts.now ? { now: opts.now } : {}) });
+  const memo = opts.memo === false || opts.scratch ? undefined : await SelectionMemo.open(opts.indexDir, root);
   return new BuildContext(root, ignore, index, opts.concurrency ?? 64, memo, opts.indexDir);
 }
 
