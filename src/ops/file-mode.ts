@@ -1,6 +1,7 @@
 /**
- * COPY/ADD --chmod: an octal mode (`0755`, applied as is, special bits included) or a symbolic one (`u+x,go-w`,
- * `a=rX`, `g=u`) with BSD setmode semantics at umask 0, as BuildKit applies them (tonistiigi/dchapes-mode).
+ * COPY/ADD --chmod: an octal mode (`0755`; its permission bits only: Docker 20.10's BuildKit passes it to Go's
+ * os.Chmod as a FileMode, where 04000/02000/01000 are not setuid/setgid/sticky, so `--chmod=4755` gives 0755) or a
+ * symbolic one (`u+x,go-w`, `a=rX`, `g=u`) with BSD setmode semantics at umask 0 (tonistiigi/dchapes-mode).
  */
 import { FileOpError } from "./file-errors.js";
 
@@ -25,7 +26,7 @@ export interface ChmodSpec {
 export function parseChmod(text: string): ChmodSpec {
   if (/^[0-9]+$/.test(text)) {
     if (!/^[0-7]+$/.test(text) || Number.parseInt(text, 8) > 0o7777) throw badChmod(text);
-    const m = Number.parseInt(text, 8);
+    const m = Number.parseInt(text, 8) & 0o777;
     return { text, apply: () => m };
   }
   const steps = parseSymbolic(text);
