@@ -127,8 +127,9 @@ function entryRel(name: string): string {
 }
 
 /**
- * Extract the archive `file` into `destPath` (an image path, created 0755 with the copy's owner): entry owners are
- * kept unless --chown, modes and mtimes come from the headers.
+ * Extract the archive `file` into `destPath` (an image path, created 0755 with the copy's owner): owners, modes and
+ * mtimes come from the headers (PAX records first); Docker 20.10 applies ADD --chown to the directories it creates
+ * for the destination, never to the archive's members.
  */
 export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCompression, destPath: string): Promise<void> {
   const dest = (await resolveInRoot(t.root, cleanAbs(destPath))).path;
@@ -153,7 +154,11 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCo
         const existing = await lstatOrNull(path);
         if (existing !== null && !(existing.isDirectory() && h.type === "directory")) await rm(path, { recursive: true, force: true });
         const mode = (h.mode ?? 0o644) & 0o7777;
-        const mtime = h.mtime ?? new Date(0);
+        // tar-stream reads PAX path and linkpath only; mtime (sub-second), uid and gid records win over the header.
+        const pax = (h.pax ?? {}) as Readonly<Record<string, string | undefined>>;
+        const mtime = pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : (h.mtime ?? new Date(0));
+        const uid = pax.uid !== undefined && /^[0-9]+$/.test(pax.uid) ? Number(pax.uid) : (h.uid ?? 0);
+        const gid = pax.gid !== undefined && /^[0-9]+$/.test(pax.gid) ? Number(pax.gid) : (h.gid ?? 0);
         switch (h.type) {
           case "directory":
             if (existing === null) await mkdir(path, mode & 0o777);
@@ -189,7 +194,7 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCo
           default:
             continue;
         }
-        await applyHeader(path, h.type === "symlink", t.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 }, mode, h.type === "directory" ? undefined : mtime, shown);
+        await applyHeader(path, h.type === "symlink", { uid, gid }, mode, h.type === "directory" ? undefined : mtime, shown);
       } finally {
         entry.resume();
       }
