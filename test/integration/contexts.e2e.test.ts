@@ -47,6 +47,7 @@ describe("build contexts that are not directories", () => {
   let world: E2eWorld;
   let src: string;
   let tarball: Buffer;
+  let changing: Buffer;
   let server: Server;
   let port: number;
   let gitd: ChildProcess | undefined;
@@ -70,9 +71,11 @@ describe("build contexts that are not directories", () => {
     writeFileSync(join(src, "sub", "Alt.Dockerfile"), "FROM busybox\nCOPY . /all/\n");
     writeFileSync(join(src, "sub", "a.txt"), "from the archive\n");
     tarball = execFileSync("tar", ["-cf", "-", "-C", src, "."]);
+    changing = tarball;
     const plain = "FROM busybox\nRUN echo from a plain URL > /p.txt\n";
     server = createServer((req, res) => {
       if (req.url === "/ctx.tar.gz") res.end(execFileSync("gzip", ["-c"], { input: tarball }));
+      else if (req.url === "/changing.tar") res.end(changing);
       else if (req.url === "/Dockerfile") res.end(plain);
       else if (req.url === "/hang.tar") {
         res.write(tarball.subarray(0, 1024)); // then never ends
@@ -163,6 +166,23 @@ describe("build contexts that are not directories", () => {
     ok(await world.run(["build", "-q", "-o", `type=local,dest=${plain}`, `http://127.0.0.1:${port}/Dockerfile`]));
     expect(readFileSync(join(plain, "p.txt"), "utf8")).toBe("from a plain URL\n");
     expect(tmpLeft()).toEqual([]);
+  });
+
+  it("rebuilds of a fetched context: cached by content, --explain names the changed file, no per-path index kept", async () => {
+    const indexFiles = (): string[] => {
+      const d = join(world.root, "cache", "context-index");
+      return existsSync(d) ? readdirSync(d).filter((n) => n !== "listings") : [];
+    };
+    const before = indexFiles();
+    const url = `http://127.0.0.1:${port}/changing.tar`;
+    ok(await world.run(["build", "-q", url]));
+    const again = ok(await world.run(["build", "--progress=plain", url]));
+    expect(again.stderr).toMatch(/RUN cat \/a\.txt > \/b\.txt\n#\d+ CACHED/);
+    writeFileSync(join(src, "sub", "a.txt"), "changed\n");
+    changing = execFileSync("tar", ["-cf", "-", "-C", src, "."]);
+    const explained = ok(await world.run(["build", "--explain", "--progress=quiet", url]));
+    expect(explained.stderr).toMatch(/COPY sub\/a\.txt \/a\.txt: file changed: "sub\/a\.txt"/);
+    expect(indexFiles()).toEqual(before);
   });
 
   it("a failed download names the URL without credentials and the HTTP status, exit 1", async () => {
