@@ -151,8 +151,12 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCo
         await mkdirAll(dest, dir.path, 0o755);
         const path = join(dir.path, posix.basename(rel));
         const shown = imagePath(t.root, path);
-        const existing = await lstatOrNull(path);
-        if (existing !== null && !(existing.isDirectory() && h.type === "directory")) await rm(path, { recursive: true, force: true });
+        let existing = await lstatOrNull(path);
+        // Anything but a directory where the archive has one (a symlink included) is replaced, as moby's untar does.
+        if (existing !== null && !(existing.isDirectory() && h.type === "directory")) {
+          await rm(path, { recursive: true, force: true });
+          existing = null;
+        }
         const mode = (h.mode ?? 0o644) & 0o7777;
         // tar-stream reads PAX path and linkpath only; mtime (sub-second), uid and gid records win over the header.
         const pax = (h.pax ?? {}) as Readonly<Record<string, string | undefined>>;

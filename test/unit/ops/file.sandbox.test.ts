@@ -61,6 +61,8 @@ describe("ADD, mkdir, mkfile, rm and cache keys (file op)", () => {
     await writeFile(join(ctxDir, "slip.tar"), await rawTar([{ name: "ok.txt", type: "file", size: 1 }, { name: "../../escaped.txt", type: "file", size: 1 }]));
     await writeFile(join(ctxDir, "linkslip.tar"), await rawTar([{ name: "l", type: "symlink", linkname: "../../../../etc/passwd" }]));
     await writeFile(join(ctxDir, "hardslip.tar"), await rawTar([{ name: "h", type: "link", linkname: "../outside" }]));
+    await writeFile(join(ctxDir, "linkfirst.tar"), await rawTar([{ name: "d", type: "symlink", linkname: "/tmp" }]));
+    await writeFile(join(ctxDir, "dirover.tar"), await rawTar([{ name: "d/", type: "directory", mode: 0o700 }, { name: "d/f", type: "file", size: 1 }]));
     await writeFile(
       join(ctxDir, "chroot.tar"),
       await rawTar([
@@ -98,6 +100,14 @@ describe("ADD, mkdir, mkfile, rm and cache keys (file op)", () => {
     expect(await dumpTree(h, ref, "/opt/pkg/link")).toEqual({ ".": "link 0:0 -> bin/run" });
     expect((await statIn(h, ref, "/keep/pkg-gz.bin"))!.isFile()).toBe(true);
     expect(await dumpTree(h, ref, "/keep/notar.gz")).toEqual({ ".": 'file 644 0:0 "plain text, not an archive\\n"' });
+  });
+
+  it("replaces a symlink where the archive has a directory instead of following it (moby untar)", async () => {
+    const c = await ctx();
+    const first = await runFileOp(h, [copyCtx("/linkfirst.tar", "/x/", { unpack: true })], { ctx: c });
+    const ref = await runFileOp(h, [copyCtx("/dirover.tar", "/x/", { unpack: true })], { ctx: c, base: first });
+    expect(await dumpTree(h, ref, "/x/d")).toEqual({ ".": "dir 700 0:0", f: 'file 644 0:0 "x"' });
+    expect(await statIn(h, ref, "/tmp/f")).toBeNull();
   });
 
   it("rejects tar-slip archives and keeps extraction inside the destination", async () => {
