@@ -18,7 +18,7 @@ export interface DockerfileArgs {
 
 export function dockerfileOptions<T>(y: Argv<T>): Argv<T> {
   return y
-    .positional("context", { type: "string", default: ".", describe: "Build context directory" })
+    .positional("context", { type: "string", default: ".", describe: "Build context: a directory, - (a tar archive or Dockerfile on stdin), an http(s) URL or a git URL" })
     .option("file", { alias: "f", type: "string", describe: "Name of the Dockerfile (default: CONTEXT/Dockerfile)" })
     .option("build-arg", { type: "string", requiresArg: true, describe: "Set a build-time variable (KEY=value, or KEY to take it from the environment)" })
     .option("target", { type: "string", describe: "Set the target build stage" })
