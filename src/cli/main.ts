@@ -3,6 +3,7 @@
  * error, 2 usage error. Stack traces only with --debug.
  */
 import { commands } from "./commands/index.js";
+import { installInterruptCleanup } from "./interrupt.js";
 import { renderError } from "./render-error.js";
 
 const EXIT_OK = 0;
@@ -11,6 +12,7 @@ const EXIT_USAGE = 2;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes("--debug");
+  installInterruptCleanup();
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
     process.stdout.write(`tsbuild version ${await packageVersion()}\n`);
     return EXIT_OK;

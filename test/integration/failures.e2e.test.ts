@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -153,6 +153,27 @@ describe("tsbuild build failure displays", () => {
       expect(existsSync(p) ? readdirSync(p) : []).toEqual([]);
     }
   }, 60_000);
+});
+
+describe("interrupted commands", () => {
+  it("Ctrl-C during tsbuild save -o FILE removes the partial archive and exits 130", async () => {
+    const out = join(tmp, "saved.tar");
+    // The partial file is a FIFO whose reader never reads: the save blocks on it, deterministically mid-write.
+    expect(spawnSync("mkfifo", [`${out}.tsbuild-partial`]).status).toBe(0);
+    const reader = openSync(`${out}.tsbuild-partial`, constants.O_RDONLY | constants.O_NONBLOCK);
+    const child = spawn(process.execPath, [bin, "save", "busybox", "-o", out], { cwd: tmp, env: env(), stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((res) => child.once("close", (code) => res(code)));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 300));
+    closeSync(reader); // the blocked write ends (EPIPE), so the exiting process can stop its I/O thread
+    expect(await closed).toBe(130);
+    expect(existsSync(`${out}.tsbuild-partial`)).toBe(false);
+    expect(existsSync(out)).toBe(false);
+    expect(stderr).not.toMatch(STACK);
+  }, 30_000);
 });
 
 /** Command lines of live processes that contain `text`. */

@@ -25,13 +25,17 @@ export const command: CommandModule<object, any> = {
     const { createWriteStream } = await import("node:fs");
     const { rename, rm } = await import("node:fs/promises");
     const tmp = out ? `${out}.tsbuild-partial` : undefined;
+    const { removeOnInterrupt } = await import("../interrupt.js");
+    const kept = tmp ? removeOnInterrupt(tmp) : () => {};
     const dest = tmp ? createWriteStream(tmp) : process.stdout;
     try {
       if (argv.format === "oci") await api.writeOciArchive(images.store, list, dest);
       else await api.writeDockerArchive(images.store, list, dest);
       if (tmp && out) await rename(tmp, out);
+      kept();
     } catch (err) {
       if (tmp) await rm(tmp, { force: true });
+      kept();
       const { isBrokenPipe } = await import("../../util/broken-pipe.js");
       if (!tmp && isBrokenPipe(err)) {
         const { TsbuildError } = await import("../../errors.js");
