@@ -47,8 +47,16 @@ export class ExportVertex {
       if (this.#owned) this.#sink?.({ type: "vertex.done", digest: this.digest, time: Date.now() });
       return result;
     } catch (err) {
-      if (this.#owned) this.#sink?.({ type: "vertex.error", digest: this.digest, error: err instanceof Error ? err.message : String(err), time: Date.now() });
+      // An abort (Ctrl-C) shows as CANCELED, as the solver's steps do.
+      const error = isAbort(err) ? "cancelled" : err instanceof Error ? err.message : String(err);
+      if (this.#owned) this.#sink?.({ type: "vertex.error", digest: this.digest, error, time: Date.now() });
       throw err;
     }
   }
+}
+
+/** An AbortSignal's abort as Node's APIs throw it (AbortError / ABORT_ERR) or as a plain DOMException. */
+function isAbort(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  return typeof e === "object" && e !== null && (e.name === "AbortError" || e.code === "ABORT_ERR");
 }

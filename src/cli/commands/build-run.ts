@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { UsageError } from "../../errors.js";
+import { TsbuildError, UsageError } from "../../errors.js";
 import type { BuildOptions } from "../../build.js";
 import type { FetchedContextArg } from "./context-input.js";
 
@@ -210,8 +210,12 @@ async function runBuildIn(a0: BuildCliArgs, fetched: FetchedContextArg | undefin
     }
     if (a.quiet && result.imageId) process.stdout.write(`${result.imageId}\n`);
     return 0;
-  } catch (err) {
+  } catch (caught) {
     renderer.close();
+    // Interrupted outside the solver (exporting, pushing): whatever the aborted operation threw, it is a cancellation.
+    const err = ac.signal.aborted && !(caught instanceof TsbuildError && caught.code === "TSB_CANCELLED")
+      ? new TsbuildError("TSB_CANCELLED", "build cancelled", { cause: caught })
+      : caught;
     return renderError(err, {
       debug: a.debug,
       stderr: process.stderr,
