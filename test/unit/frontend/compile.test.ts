@@ -263,15 +263,20 @@ EOF
 });
 
 describe("named contexts", () => {
-  it("COPY --from=NAME reads the --build-context NAME when no stage has that name", async () => {
+  it("COPY --from=NAME reads the --build-context NAME, which replaces a stage of that name", async () => {
     const r = await compile("FROM busybox\nCOPY --from=extra a.txt /a.txt\n", { namedContexts: ["extra"] });
     const copy = r.root!.vertex;
     expect((copy.op as FileOp).kind).toBe("file");
     const sources = copy.inputs.map((e) => e.vertex.op).filter((op) => op.kind === "source");
     expect(sources).toEqual(expect.arrayContaining([{ kind: "source", source: { type: "local", name: "extra" } }]));
-    // A stage of the same name wins; without the context the name is an image.
+    // The context replaces a stage of the same name (BuildKit: "a stage with the same name is overwritten");
+    // without the context the name is an image.
     const staged = await compile("FROM busybox AS extra\nRUN true\nFROM busybox\nCOPY --from=extra a.txt /a.txt\n", { namedContexts: ["extra"] });
-    expect(staged.root!.vertex.inputs.some((e) => e.vertex.op.kind === "exec")).toBe(true);
+    expect(staged.root!.vertex.inputs.some((e) => e.vertex.op.kind === "exec")).toBe(false);
+    const ctxStage = staged.root!.vertex.inputs.find((e) => e.vertex.op.kind === "file")!.vertex; // scratch + the directory
+    expect(ctxStage.inputs.map((e) => e.vertex.op)).toEqual([{ kind: "source", source: { type: "local", name: "extra" } }]);
+    const plain = await compile("FROM busybox AS extra\nRUN true\nFROM busybox\nCOPY --from=extra a.txt /a.txt\n");
+    expect(plain.root!.vertex.inputs.some((e) => e.vertex.op.kind === "exec")).toBe(true);
     const image = await compile("FROM busybox\nCOPY --from=extra a.txt /a.txt\n");
     expect(image.root!.vertex.inputs.some((e) => e.vertex.op.kind === "source" && (e.vertex.op as { source: { type: string } }).source.type === "image")).toBe(true);
   });
