@@ -274,7 +274,9 @@ function fileReasons(s: RecordedStep, p: RecordedStep, i: number, before: Digest
   const files = (st: RecordedStep): Record<string, string> | undefined => {
     const all = st.record.explain?.contextFiles as Record<string, unknown> | undefined;
     const f = all?.[String(i)];
-    return typeof f === "object" && f !== null && !("count" in f) ? (f as Record<string, string>) : undefined;
+    // A listing maps paths to digest strings; anything else (a count, a record of another version) is not one.
+    if (typeof f !== "object" || f === null || "count" in f) return undefined;
+    return Object.values(f).every((v) => typeof v === "string") ? (f as Record<string, string>) : undefined;
   };
   const a = files(p);
   const b = files(s);

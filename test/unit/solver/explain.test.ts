@@ -60,6 +60,12 @@ describe("explainMisses", () => {
     });
   });
 
+  it("falls back to the content digests when a record's listing is not a path → checksum map", () => {
+    const before = chain({ files: { "a.txt": { listing: "other" } } as unknown as Record<string, string> });
+    const now = chain({ files: { "a.txt": "cccccccccccccccc" }, cached: { from: true, run: true } });
+    expect(reasons(now, before)["[3/4] COPY . /app"]).toMatch(/^files read from the build context changed \(content /);
+  });
+
   it("names a removed file", () => {
     const now = chain({ files: { "a.txt": "aaaaaaaaaaaaaaaa" }, cached: { from: true, run: true } });
     expect(reasons(now, chain())["[3/4] COPY . /app"]).toBe('file removed: "b.txt"');
