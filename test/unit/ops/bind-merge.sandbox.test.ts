@@ -30,7 +30,8 @@ describe("bind mounts", () => {
     expect((await readdir(root.contextDir)).sort()).toEqual(["a.txt", "other.txt"]);
     const names = (await layerEntries(root, r.ref, 1)).names;
     expect(names).toContain("copied");
-    expect(names.filter((n) => n.startsWith("ctx"))).toEqual([]);
+    // Writes to the mount are discarded; only the mount point it created stays, as in Docker 20.10.
+    expect(names.filter((n) => n.startsWith("ctx"))).toEqual(["ctx/"]);
 
     // Same content: cached. Changed content: runs again.
     expect((await solveVertex(root, v)).vertices.find((o) => o.digest === v.digest)?.cached).toBe(true);
