@@ -1,7 +1,7 @@
 // Conformance cases: fixtures/conformance/<case>/{Dockerfile, context/, case.json?, expected.json}. The context is
 // never built in place: prepareContext copies it and pins what git does not keep (modes, mtimes, empty dirs), so
 // the reference and tsbuild see byte-identical contexts on any machine.
-import { chmodSync, cpSync, existsSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONTEXT_EPOCH } from "./archive.mjs";
 
@@ -21,7 +21,8 @@ export function caseImageName(name) {
  * after the defaults 0755 for dirs and executables, 0644 for other files), mkdirs ["rel/dir"] (empty dirs, which
  * git cannot hold), dependsOn (a case whose image the Dockerfile uses as base, by caseImageName), secrets
  * {id: "file in the case dir"} (`--secret id=…,src=…`), scratch (true: the final stage is FROM scratch, so the
- * image has no base layer or history entry to skip).
+ * image has no base layer or history entry to skip), hardlinks {"rel/name": "rel/existing"} (extra names of a context
+ * file, which git cannot hold: made after the copy, before modes and mtimes).
  */
 export function loadCase(dir) {
   const d = resolve(dir);
@@ -38,6 +39,7 @@ export function loadCase(dir) {
     target: opts.target,
     modes: opts.modes ?? {},
     mkdirs: opts.mkdirs ?? [],
+    hardlinks: opts.hardlinks ?? {},
     dependsOn: opts.dependsOn,
     secrets: Object.fromEntries(Object.entries(opts.secrets ?? {}).map(([id, file]) => [id, join(d, file)])),
     base: opts.scratch ? { baseLayers: 0, baseHistory: 0 } : { baseLayers: 1, baseHistory: 1 },
@@ -76,6 +78,10 @@ export function prepareContext(c, dest) {
   mkdirSync(dest, { recursive: true });
   if (existsSync(c.contextDir)) cpSync(c.contextDir, dest, { recursive: true, verbatimSymlinks: true });
   for (const d of c.mkdirs) mkdirSync(join(dest, d), { recursive: true });
+  for (const [name, existing] of Object.entries(c.hardlinks ?? {})) {
+    rmSync(join(dest, name), { force: true });
+    linkSync(join(dest, existing), join(dest, name));
+  }
   const walk = (p) => {
     const st = lstatSync(p);
     if (st.isDirectory()) {

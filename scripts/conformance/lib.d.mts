@@ -38,6 +38,7 @@ export interface ConformanceCase {
   readonly target?: string;
   readonly modes: Readonly<Record<string, string>>;
   readonly mkdirs: readonly string[];
+  readonly hardlinks: Readonly<Record<string, string>>;
   readonly dependsOn?: string;
   /** Secret id -> absolute path of its file (case.json `secrets`, relative to the case dir). */
   readonly secrets: Readonly<Record<string, string>>;
