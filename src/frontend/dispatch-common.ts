@@ -88,10 +88,14 @@ function upperKeyword(s: string): string {
 /** Words without `$`, quotes or escape characters expand to themselves: skip the lexer (hot path). */
 const NEEDS_EXPANSION = /[$'"\\`]/;
 
-/** Resolve a path against the working directory, keeping a trailing slash (BuildKit pathRelativeToWorkingDir). */
+/**
+ * Resolve a COPY/ADD destination against the working directory, keeping a trailing slash (a directory destination).
+ * As Docker 20.10's BuildKit, only a written trailing `/` or a bare `.` mean a directory: `/d/.` cleans to `/d`,
+ * a file destination when `/d` does not exist.
+ */
 export function pathRelativeToWorkingDir(cwd: string, p: string): string {
   if (p === "." || p === "") p = "./";
-  const keepSlash = p.endsWith("/") || p.endsWith("/.");
+  const keepSlash = p.endsWith("/");
   let out = posix.isAbsolute(p) ? posix.normalize(p) : posix.join("/", cwd, p);
   if (out.length > 1 && out.endsWith("/")) out = out.slice(0, -1);
   if (keepSlash && !out.endsWith("/")) out += "/";
