@@ -1,10 +1,12 @@
 /**
  * Parsing of the build flags a `docker buildx build` user types that are not the exporter's (`-o` is parsed by
- * src/exporter): `--secret`, `--build-context`, `--label`. Pure functions; errors are UsageErrors.
+ * src/exporter): `--secret`, `--build-context`, `--label`, `--add-host`. Pure functions; errors are UsageErrors.
  */
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { UsageError } from "./errors.js";
+import type { ExtraHost } from "./graph/index.js";
 import type { SecretSource } from "./ops/index.js";
 import type { Digest } from "./util/digest.js";
 
@@ -124,6 +126,23 @@ export function parseBuildContext(value: string, cwd = process.cwd()): NamedCont
 }
 
 /** `--label k=v` (repeatable). */
+/**
+ * `--add-host NAME:IP` (or `NAME=IP`, which lets an IPv6 address keep its colons), as `docker build`. `host-gateway`
+ * is the host itself: RUN shares the host's network (or has none), so it is 127.0.0.1.
+ */
+export function parseExtraHost(value: string): ExtraHost {
+  const eq = value.indexOf("=");
+  const sep = eq > 0 ? eq : value.indexOf(":");
+  const host = sep > 0 ? value.slice(0, sep) : "";
+  let ip = sep > 0 ? value.slice(sep + 1) : "";
+  if (ip.startsWith("[") && ip.endsWith("]")) ip = ip.slice(1, -1);
+  if (ip === "host-gateway") ip = "127.0.0.1";
+  if (!host || /[\s#]/.test(host) || isIP(ip) === 0) {
+    throw new UsageError(`invalid --add-host ${JSON.stringify(value)}`, { hint: "use --add-host NAME:IP (e.g. db:10.0.0.5), or NAME=IP for an IPv6 address" });
+  }
+  return { host, ip };
+}
+
 export function parseLabels(values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {

@@ -22,7 +22,7 @@ import { explainMisses, solve, type BuildRecord, type MissExplanation, type Vert
 import { openContentStore, reapRootTemps, resolveRoot, rootLayout } from "./store/index.js";
 import { loadBuildRecords, makeBuildRecord, saveBuildRecord, withContextFiles } from "./build-records.js";
 import type { NamedContext } from "./build-options.js";
-import type { Vertex } from "./graph/index.js";
+import type { ExtraHost, Vertex } from "./graph/index.js";
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -55,6 +55,8 @@ export interface BuildOptions {
   readonly secrets?: readonly SecretSource[];
   /** Default network of RUN steps. */
   readonly network?: "default" | "none" | "host";
+  /** /etc/hosts entries of every RUN (`--add-host NAME:IP`). */
+  readonly extraHosts?: readonly ExtraHost[];
   readonly labels?: Readonly<Record<string, string>>;
   readonly iidfile?: string;
   readonly metadataFile?: string;
@@ -162,6 +164,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(opts.target ? { target: opts.target } : {}),
       ...(platform ? { targetPlatform: platform } : {}),
       ...(opts.network ? { network: opts.network } : {}),
+      ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}),
       namedContexts: (opts.buildContexts ?? []).filter((c) => c.kind === "local").map((c) => c.name),
       imageContexts: [...imageContexts.keys()],
     });

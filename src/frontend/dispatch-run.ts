@@ -124,7 +124,7 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
   const vertex = createVertex(
     {
       kind: "exec",
-      meta: { args, env, cwd: d.cwd, user: d.user },
+      meta: { args, env, cwd: d.cwd, user: d.user, ...(ctx.opts.extraHosts?.length ? { extraHosts: ctx.opts.extraHosts } : {}) },
       network: ins.network === "default" ? (ctx.opts.network ?? "default") : ins.network,
       security: ins.security,
       mounts,

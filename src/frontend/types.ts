@@ -2,7 +2,7 @@
  * The frontend's contract: options of `compile()`, its result, and the injected base-image resolver.
  */
 import type { SourceRange } from "../errors.js";
-import type { BuildGraph, Edge, GraphPlatform } from "../graph/index.js";
+import type { BuildGraph, Edge, ExtraHost, GraphPlatform } from "../graph/index.js";
 import type { ImageConfig } from "../image/index.js";
 import type { LintFinding } from "./lint/types.js";
 
@@ -38,6 +38,8 @@ export interface CompileOptions {
   readonly resolver: ImageMetaResolver;
   /** Network of RUN steps without `--network` (`docker build --network`). @default "default" */
   readonly network?: "default" | "none" | "host";
+  /** /etc/hosts entries of every RUN (`docker build --add-host`). */
+  readonly extraHosts?: readonly ExtraHost[];
   /** Dockerfile name for source locations. @default "Dockerfile" */
   readonly filename?: string;
   /** Dockerfile text, so errors can draw a snippet. */

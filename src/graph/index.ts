@@ -11,6 +11,7 @@ export type {
   CopyAction,
   Edge,
   ExecMeta,
+  ExtraHost,
   ExecMount,
   ExecOp,
   FileAction,

@@ -71,6 +71,14 @@ export interface ExecMeta {
   /** `user[:group]` as written in USER (resolved at run time); empty for root. */
   readonly user: string;
   readonly hostname?: string;
+  /** Extra /etc/hosts entries (`docker build --add-host`); digested, as BuildKit's ExecOp meta. */
+  readonly extraHosts?: readonly ExtraHost[];
+}
+
+/** One `--add-host NAME:IP` entry. */
+export interface ExtraHost {
+  readonly host: string;
+  readonly ip: string;
 }
 
 export interface BindMount {

@@ -122,6 +122,7 @@ export function createExecOp(vertex: Vertex, op: ExecOp, env: OpEnv): Op<OpResul
           network: op.network === "none" ? "none" : "host",
           user,
           ...(op.meta.hostname ? { hostname: op.meta.hostname } : {}),
+          ...(op.meta.extraHosts?.length ? { extraHosts: op.meta.extraHosts.map((h) => `${h.ip}\t${h.host}`) } : {}),
         };
         const digest = ctx.vertex.digest;
         const { exitCode } = await sandbox.run(spec, { signal, stdout: logStream(ctx.progress, digest, 1), stderr: logStream(ctx.progress, digest, 2) });

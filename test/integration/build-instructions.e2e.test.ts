@@ -190,4 +190,17 @@ describe("tsbuild build: instructions, flags and outputs", () => {
     expect(existsSync(join(out, "app/owned.txt"))).toBe(false);
     expect(r.stderr).not.toContain("[stage-2");
   });
+
+  it("--add-host entries are in every RUN's /etc/hosts; --provenance=false is accepted, --sbom=true warns", async () => {
+    const dir = world.tmp("hosts-");
+    writeFileSync(join(dir, "Dockerfile"), `FROM ${world.ref("busybox:latest")}\nRUN grep -q "^10.1.2.3\tdb$" /etc/hosts && grep -q "^::1\tv6$" /etc/hosts && cp /etc/hosts /hosts-copy\n`);
+    const out = join(dir, "out");
+    const r = ok(await world.run(["build", "--progress=plain", "--add-host", "db:10.1.2.3", "--add-host", "v6=::1", "--provenance=false", "--sbom=true", "-o", `type=local,dest=${out}`, dir]));
+    expect(readFileSync(join(out, "hosts-copy"), "utf8")).toContain("10.1.2.3\tdb\n");
+    expect(r.stderr).toContain("warning: --sbom=true: tsbuild makes no SBOM attestation");
+    expect(r.stderr).not.toContain("--provenance");
+    const bad = await world.run(["build", "--add-host", "db", dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("invalid --add-host");
+  });
 });

@@ -24,6 +24,9 @@ export interface BuildCliArgs {
   readonly pull: boolean;
   readonly secret?: string | readonly string[];
   readonly network?: string;
+  readonly "add-host"?: string | readonly string[];
+  readonly provenance?: string;
+  readonly sbom?: string;
   readonly label?: string | readonly string[];
   readonly iidfile?: string;
   readonly "metadata-file"?: string;
@@ -74,7 +77,7 @@ async function stdinDockerfile(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise
 export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise<Omit<BuildOptions, "progress" | "signal">> {
   const { parseBuildArgs } = await import("./dockerfile-input.js");
   const stdin = a.file === "-" || a.context === "-" ? await stdinDockerfile(a, env) : undefined;
-  const { parseSecret, parseBuildContext, parseLabels } = await import("../../build-options.js");
+  const { parseSecret, parseBuildContext, parseLabels, parseExtraHost } = await import("../../build-options.js");
   const { parseOutputSpecs } = await import("../../exporter/index.js");
   const { parseCacheExportSpec, parseCacheImportSpec } = await import("../../cache/remote/index.js");
   const network = a.network ?? "default";
@@ -112,6 +115,7 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
     pull: a.pull,
     secrets: list(a.secret).map((s) => parseSecret(s, env)),
     network: network as "default" | "none" | "host",
+    extraHosts: list(a["add-host"]).map((h) => parseExtraHost(h)),
     labels: parseLabels(list(a.label)),
     ...(a.iidfile ? { iidfile: a.iidfile } : {}),
     ...(a["metadata-file"] ? { metadataFile: a["metadata-file"] } : {}),
@@ -122,6 +126,14 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
     insecureRegistries: [...list(a["insecure-registry"]), ...(env.TSBUILD_INSECURE_REGISTRIES ?? "").split(",").filter(Boolean)],
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   };
+}
+
+/** `--provenance`/`--sbom` other than false: accepted (docker buildx scripts pass them), but nothing is attested. */
+function attestationWarnings(a: BuildCliArgs): string[] {
+  const off = (v: string | undefined): boolean => v === undefined || ["false", "0", ""].includes(v.trim().toLowerCase());
+  return (["provenance", "sbom"] as const)
+    .filter((k) => !off(a[k]))
+    .map((k) => `warning: --${k}=${a[k]}: tsbuild makes no ${k === "sbom" ? "SBOM" : "provenance"} attestation; the image has none\n`);
 }
 
 /** Run a build from the CLI. Returns the exit code. */
@@ -153,6 +165,8 @@ async function runBuildIn(a0: BuildCliArgs, fetched: FetchedContextArg | undefin
   const memoKey = outcomeKey(options, process.cwd());
   const recent = mayTryCached(a, options, process.env) ? ((await builtInARow(root, memoKey)) ?? 0) : SKIP_AFTER_BUILT;
   const cached = recent < SKIP_AFTER_BUILT ? await tryCachedBuild(options) : undefined;
+  // Printed by the process that reports the build: this one when cached, else the session's.
+  if (cached || process.env.TSBUILD_SESSION === "1") for (const w of attestationWarnings(a)) process.stderr.write(w);
   if (cached && process.env.TSBUILD_STDIN_DOCKERFILE) await rm(process.env.TSBUILD_STDIN_DOCKERFILE, { force: true });
   if (!cached) {
     const { ensureSession } = await import("../../executor/index.js");

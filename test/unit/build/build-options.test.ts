@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseBuildContext, parseCsvFields, parseLabels, parseSecret } from "../../../src/build-options.js";
+import { parseBuildContext, parseCsvFields, parseExtraHost, parseLabels, parseSecret } from "../../../src/build-options.js";
 
 describe("build options", () => {
   it("splits buildx CSV fields with quotes", () => {
@@ -45,5 +45,18 @@ describe("build options", () => {
   it("parses labels", () => {
     expect(parseLabels(["a=1", "b=x=y"])).toEqual({ a: "1", b: "x=y" });
     expect(() => parseLabels(["=v"])).toThrow(/invalid --label/);
+  });
+});
+
+describe("--add-host", () => {
+  it("takes NAME:IP and NAME=IP (IPv6), maps host-gateway to the host, and refuses anything else", () => {
+    expect(parseExtraHost("db:10.0.0.5")).toEqual({ host: "db", ip: "10.0.0.5" });
+    expect(parseExtraHost("v6=::1")).toEqual({ host: "v6", ip: "::1" });
+    expect(parseExtraHost("v6b=[fe80::1]")).toEqual({ host: "v6b", ip: "fe80::1" });
+    expect(parseExtraHost("v6c:::1")).toEqual({ host: "v6c", ip: "::1" });
+    expect(parseExtraHost("host.docker.internal:host-gateway")).toEqual({ host: "host.docker.internal", ip: "127.0.0.1" });
+    for (const bad of ["db", "db:", ":10.0.0.1", "db:not-an-ip", "a b:10.0.0.1", "db:10.0.0.256"]) {
+      expect(() => parseExtraHost(bad)).toThrow(/invalid --add-host/);
+    }
   });
 });

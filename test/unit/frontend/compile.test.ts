@@ -281,3 +281,20 @@ describe("named contexts", () => {
     expect(image.root!.vertex.inputs.some((e) => e.vertex.op.kind === "source" && (e.vertex.op as { source: { type: string } }).source.type === "image")).toBe(true);
   });
 });
+
+describe("--add-host", () => {
+  it("puts the entries in every RUN's meta, so they are part of its cache key", async () => {
+    const text = "FROM busybox\nRUN true\nRUN echo hi\n";
+    const hosts = [{ host: "db", ip: "10.0.0.5" }];
+    const plain = await compile(text);
+    const withHosts = await compile(text, { extraHosts: hosts });
+    const runs = (r: typeof plain) => {
+      const out: ExecOp[] = [];
+      for (let v = r.root!.vertex; v.op.kind === "exec"; v = v.inputs[0]!.vertex) out.push(v.op as ExecOp);
+      return out;
+    };
+    expect(runs(withHosts).map((op) => op.meta.extraHosts)).toEqual([hosts, hosts]);
+    expect(runs(plain).every((op) => op.meta.extraHosts === undefined)).toBe(true);
+    expect(withHosts.root!.vertex.digest).not.toBe(plain.root!.vertex.digest);
+  });
+});
