@@ -96,8 +96,12 @@ function hostResolvConf(): string {
   return resolvCache;
 }
 
-function hostsFile(hostname: string, extra: readonly string[]): string {
-  const lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", `127.0.1.1\t${hostname}`, ...extra];
+/** The hostname of a RUN step, as in BuildKit (`hostname` in a RUN prints it; some tools record it in files). */
+export const DEFAULT_HOSTNAME = "buildkitsandbox";
+
+/** BuildKit's /etc/hosts, byte for byte (a RUN may copy it into the image): its two lines, then the extra hosts. */
+export function hostsFile(hostname: string, extra: readonly string[]): string {
+  const lines = [`127.0.0.1\tlocalhost ${hostname}`, "::1\tlocalhost ip6-localhost ip6-loopback", ...extra];
   return `${lines.join("\n")}\n`;
 }
 
@@ -109,7 +113,7 @@ function depth(target: string): number {
 export function helperArgs(spec: ProcessSpec, resolvConf: string): string[] {
   if (!isAbsolute(spec.rootfs)) throw specError(`rootfs ${JSON.stringify(spec.rootfs)} is not an absolute path`);
   if (spec.args.length === 0) throw specError("no command to run (empty args)");
-  const hostname = spec.hostname ?? "tsbuild";
+  const hostname = spec.hostname ?? DEFAULT_HOSTNAME;
   const a = ["run", "--rootfs", spec.rootfs, "--status-fd", "3", "--hostname", hostname];
   if (spec.network === "none") a.push("--net-none");
   if (spec.readonlyRootfs) a.push("--ro");

@@ -53,7 +53,7 @@ export interface ProcessSpec {
   readonly cwd?: string;
   /** `uid[:gid]` or `name[:group]`, names resolved from the rootfs' /etc/passwd and /etc/group. @default "root" */
   readonly user?: string;
-  /** @default "tsbuild" */
+  /** @default "buildkitsandbox" (BuildKit's) */
   readonly hostname?: string;
   /** "host": the session's network; "none": a new network namespace with only loopback up. */
   readonly network: "host" | "none";

@@ -63,10 +63,15 @@ describe("sandbox on busybox", () => {
     await expect(run(["no-such-cmd"])).rejects.toMatchObject({ code: "TSB_EXECUTOR_EXEC", message: expect.stringContaining("no-such-cmd") });
   });
 
+  it("uses BuildKit's hostname and /etc/hosts by default (a RUN may record either in the image)", async () => {
+    const r = await run(["sh", "-c", "hostname; cat /etc/hosts"]);
+    expect(r.stdout).toBe("buildkitsandbox\n127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  });
+
   it("sets the hostname and provides hosts and resolv.conf without leaving them in the rootfs", async () => {
     const r = await run(["sh", "-c", "hostname; cat /etc/hosts; test -f /etc/resolv.conf && echo resolv"], { hostname: "box1" });
     expect(r.stdout).toMatch(/^box1\n/);
-    expect(r.stdout).toContain("127.0.1.1\tbox1");
+    expect(r.stdout).toContain("127.0.0.1\tlocalhost box1\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     expect(r.stdout).toContain("resolv");
     for (const p of ["etc/hosts", "etc/resolv.conf", "dev", "proc"]) expect(() => lstatSync(join(root.dir, p))).toThrow();
   });
