@@ -111,15 +111,18 @@ export function dispatchWorkdir(ctx: DispatchContext, d: DispatchState, path: st
     if (!d.workdirSet && !path.startsWith("/")) lint.run(WorkdirRelativePath, ins.source, path);
     d.workdirSet = true;
   }
-  const wd = normalizeWorkdir(d.image.workingDir ?? "", path);
+  // Docker 20.10 keeps an absolute WORKDIR as written (`/a/./b/` in WorkingDir and history) and cleans only a
+  // relative one joined to the current dir; steps run in the cleaned path.
+  const clean = normalizeWorkdir(d.image.workingDir ?? "", path);
+  const wd = path.startsWith("/") ? path : clean;
   d.image.workingDir = wd;
-  d.cwd = wd;
+  d.cwd = clean;
   if (!commit || !ins) return;
   let withLayer = false;
-  if (wd !== "/") {
+  if (clean !== "/") {
     const inputs = d.root === null ? [] : [d.root];
     const vertex = createVertex(
-      { kind: "file", base: d.root === null ? null : 0, actions: [{ action: "mkdir", path: wd, mode: 0o755, makeParents: true, ...(d.image.user ? { chown: { user: d.image.user } } : {}) }] },
+      { kind: "file", base: d.root === null ? null : 0, actions: [{ action: "mkdir", path: clean, mode: 0o755, makeParents: true, ...(d.image.user ? { chown: { user: d.image.user } } : {}) }] },
       inputs,
       { name: prefixCommand(d, displayLine(ctx, d, ins.original)), description: { "com.docker.dockerfile.v1.command": ins.original }, ...vertexSource(ctx, ins.source) },
     );

@@ -88,6 +88,17 @@ COPY --chown=1:2 a b /dst/
     expect(h).toContain("COPY a b /dst/ # buildkit"); // Docker 20.10 leaves --chown/--chmod out
   });
 
+  it("keeps an absolute WORKDIR as written in WorkingDir and history, cleans a relative one (Docker 20.10)", async () => {
+    const r = await compile("FROM busybox\nWORKDIR /p/./q/\nRUN pwd\nWORKDIR sub/../s2/\nWORKDIR /w//x/\n");
+    expect(r.image.config!.WorkingDir).toBe("/w//x/");
+    const h = r.image.history!.map((e) => e.created_by);
+    expect(h).toEqual(expect.arrayContaining(["WORKDIR /p/./q/", "WORKDIR /p/q/s2", "WORKDIR /w//x/"]));
+    const run = r.graph.vertices.find((v) => v.op.kind === "exec");
+    expect(execOf(run).meta.cwd).toBe("/p/q");
+    const mkdirs = r.graph.vertices.flatMap((v) => (v.op.kind === "file" ? (v.op as FileOp).actions : [])).map((a) => (a as { path?: string }).path);
+    expect(mkdirs).toEqual(expect.arrayContaining(["/p/q", "/p/q/s2", "/w/x"]));
+  });
+
   it("leaves Cmd and Entrypoint out of the config after CMD [] and ENTRYPOINT [] (Go omitempty)", async () => {
     const r = await compile(`FROM busybox AS b
 ENTRYPOINT ["e"]
