@@ -40,6 +40,9 @@ export const command: CommandModule<object, any> = {
       .option("pull", { type: "boolean", default: false, describe: "Always look up the newest base images in their registries" })
       .option("secret", { type: "string", requiresArg: true, describe: "Secret for RUN --mount=type=secret (id=ID,src=PATH or id=ID,env=VAR)" })
       .option("network", { type: "string", requiresArg: true, describe: "Default network of RUN steps: default, none or host" })
+      // `docker build` flags of the classic builder that BuildKit accepts and ignores: no build container is kept.
+      .option("rm", { type: "boolean", describe: "Accepted for docker build command lines; no effect (nothing is kept)" })
+      .option("force-rm", { type: "boolean", describe: "Accepted for docker build command lines; no effect (nothing is kept)" })
       .option("add-host", { type: "string", requiresArg: true, describe: "Add a custom host-to-IP mapping to RUN steps' /etc/hosts (NAME:IP); repeatable" })
       .option("provenance", { type: "string", describe: "Provenance attestation: tsbuild makes none (accepted for docker buildx compatibility)" })
       .option("sbom", { type: "string", describe: "SBOM attestation: tsbuild makes none (accepted for docker buildx compatibility)" })

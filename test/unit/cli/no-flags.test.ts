@@ -27,3 +27,11 @@ describe("docker flags spelled --no-…", () => {
     }
   });
 });
+
+describe("docker build command lines", () => {
+  it("accept the classic builder's --rm/--force-rm and buildx's --provenance/--sbom/--add-host", () => {
+    const check = cli("build", "--check", "--rm", "--force-rm=true", "--provenance=false", "--sbom=false", "--add-host", "db:10.0.0.5", "examples/multistage");
+    expect(check.stderr).not.toContain("Unknown argument");
+    expect(check.status).toBe(0);
+  });
+});
