@@ -165,6 +165,11 @@ describe("build contexts that are not directories", () => {
     const plain = world.tmp("out-plain-");
     ok(await world.run(["build", "-q", "-o", `type=local,dest=${plain}`, `http://127.0.0.1:${port}/Dockerfile`]));
     expect(readFileSync(join(plain, "p.txt"), "utf8")).toBe("from a plain URL\n");
+    // build --check fetches a URL context too and reads -f inside it.
+    const checked = await world.run(["build", "--check", "-f", "sub/Alt.Dockerfile", `http://127.0.0.1:${port}/ctx.tar.gz`]);
+    expect(checked.stderr).not.toContain("cannot read Dockerfile");
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toContain("Check complete");
     expect(tmpLeft()).toEqual([]);
   });
 

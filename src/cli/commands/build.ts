@@ -62,28 +62,43 @@ export const command: CommandModule<object, any> = {
       process.exitCode = await runBuild(args as never);
       return;
     }
-    const [errors, frontend, context] = await Promise.all([import("../../errors.js"), import("../../frontend/index.js"), import("../../context/index.js")]);
-    const api = { ...errors, ...frontend, ...context };
-    const input = await readDockerfile(argv);
-    const contextDir = input.contextDir;
-    const ignore = await api.loadIgnoreRules({ root: contextDir, dockerfile: input.dockerfilePath });
-    const result = await api.checkDockerfile(input.text, {
-      filename: input.filename,
-      buildArgs: parseBuildArgs(argv["build-arg"], process.env),
-      ...(argv.target ? { target: argv.target } : {}),
-      isIgnored: (p) => ignore.isIgnored(p).ignored,
-    });
-    const n = result.findings.length;
-    const out = process.stdout;
-    if (n === 0 && !result.error) out.write("Check complete, no warnings found.\n");
-    else if (n > 0) out.write(`Check complete, ${n} ${n === 1 ? "warning has" : "warnings have"} been found!\n`);
-    for (const f of result.findings) out.write(formatFinding(f, input.filename, input.text));
-    if (result.error) throw result.error;
-    if (result.failed) {
-      const rules = [...new Set(result.findings.filter((f) => f.level === "error").map((f) => f.rule))];
-      throw new api.TsbuildError("TSB_CHECK_FAILED", `lint violation found for rules: ${rules.join(", ")}`, {
-        hint: "fix the findings above, or skip rules with # check=skip=<rule>",
-      });
+    const { classifyContext } = await import("../../context/index.js");
+    // A URL or git context is fetched (into the root's scratch space) to be checked, as a build would.
+    const kind = argv.context === undefined ? "dir" : classifyContext(String(argv.context)).kind;
+    const { fetchContextArg } = await import("./context-input.js");
+    const fetched = kind === "http" || kind === "git" ? await fetchContextArg(argv as { context: string; file?: string; root?: string }, process.env) : undefined;
+    try {
+      await check(fetched ? { ...argv, context: fetched.contextDir, file: fetched.dockerfile ?? `${fetched.contextDir}/Dockerfile` } : argv, fetched ? (argv.file ?? "Dockerfile") : undefined);
+    } finally {
+      await fetched?.release();
     }
   },
 };
+
+/** `build --check`: lint the Dockerfile, print the findings, throw when one is an error. */
+async function check(argv: DockerfileArgs & { readonly "build-arg"?: unknown; readonly target?: string }, shownName: string | undefined): Promise<void> {
+  const [errors, frontend, context] = await Promise.all([import("../../errors.js"), import("../../frontend/index.js"), import("../../context/index.js")]);
+  const api = { ...errors, ...frontend, ...context };
+  const read = await readDockerfile(argv);
+  const input = shownName !== undefined ? { ...read, filename: shownName } : read;
+  const contextDir = input.contextDir;
+  const ignore = await api.loadIgnoreRules({ root: contextDir, dockerfile: input.dockerfilePath });
+  const result = await api.checkDockerfile(input.text, {
+    filename: input.filename,
+    buildArgs: parseBuildArgs(argv["build-arg"], process.env),
+    ...(argv.target ? { target: argv.target } : {}),
+    isIgnored: (p) => ignore.isIgnored(p).ignored,
+  });
+  const n = result.findings.length;
+  const out = process.stdout;
+  if (n === 0 && !result.error) out.write("Check complete, no warnings found.\n");
+  else if (n > 0) out.write(`Check complete, ${n} ${n === 1 ? "warning has" : "warnings have"} been found!\n`);
+  for (const f of result.findings) out.write(formatFinding(f, input.filename, input.text));
+  if (result.error) throw result.error;
+  if (result.failed) {
+    const rules = [...new Set(result.findings.filter((f) => f.level === "error").map((f) => f.rule))];
+    throw new api.TsbuildError("TSB_CHECK_FAILED", `lint violation found for rules: ${rules.join(", ")}`, {
+      hint: "fix the findings above, or skip rules with # check=skip=<rule>",
+    });
+  }
+}
