@@ -170,6 +170,9 @@ describe("build contexts that are not directories", () => {
     expect(checked.stderr).not.toContain("cannot read Dockerfile");
     expect(checked.code).toBe(0);
     expect(checked.stdout).toContain("Check complete");
+    const graph = await world.run(["graph", `http://127.0.0.1:${port}/ctx.tar.gz`]);
+    expect(graph.code).toBe(0);
+    expect(graph.stdout).toContain("COPY sub/a.txt /a.txt");
     expect(tmpLeft()).toEqual([]);
   });
 

@@ -62,16 +62,9 @@ export const command: CommandModule<object, any> = {
       process.exitCode = await runBuild(args as never);
       return;
     }
-    const { classifyContext } = await import("../../context/index.js");
-    // A URL or git context is fetched (into the root's scratch space) to be checked, as a build would.
-    const kind = argv.context === undefined ? "dir" : classifyContext(String(argv.context)).kind;
-    const { fetchContextArg } = await import("./context-input.js");
-    const fetched = kind === "http" || kind === "git" ? await fetchContextArg(argv as { context: string; file?: string; root?: string }, process.env) : undefined;
-    try {
-      await check(fetched ? { ...argv, context: fetched.contextDir, file: fetched.dockerfile ?? `${fetched.contextDir}/Dockerfile` } : argv, fetched ? (argv.file ?? "Dockerfile") : undefined);
-    } finally {
-      await fetched?.release();
-    }
+    // A URL or git context is fetched to be checked, as a build would.
+    const { withLocalContext } = await import("./context-input.js");
+    await withLocalContext(argv, (local, shown) => check(local, shown));
   },
 };
 

@@ -85,3 +85,24 @@ export async function fetchContextArg(a: { readonly context: string; readonly fi
     process.off("SIGTERM", onSignal);
   }
 }
+
+/**
+ * Read-only commands (`build --check`, `graph`): run `fn` on arguments whose context is a directory. An http(s) or
+ * git context is fetched first (into the root's scratch space, removed afterwards), `-f` then names a file inside
+ * it; `shownFile` is the Dockerfile name to print. Other contexts (a directory, `-`) are passed through as given.
+ */
+export async function withLocalContext<A extends { readonly context?: string; readonly file?: string; readonly root?: string }, T>(
+  a: A,
+  fn: (local: A, shownFile: string | undefined) => Promise<T>,
+): Promise<T> {
+  const { classifyContext } = await import("../../context/index.js");
+  const kind = a.context === undefined ? "dir" : classifyContext(a.context).kind;
+  if (kind !== "http" && kind !== "git") return fn(a, undefined);
+  const fetched = await fetchContextArg({ ...a, context: a.context! }, process.env);
+  if (!fetched) return fn(a, undefined);
+  try {
+    return await fn({ ...a, context: fetched.contextDir, file: fetched.dockerfile ?? join(fetched.contextDir, "Dockerfile") }, a.file ?? "Dockerfile");
+  } finally {
+    await fetched.release();
+  }
+}

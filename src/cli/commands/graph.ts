@@ -15,7 +15,11 @@ export const command: CommandModule<object, any> = {
     const argv = args as unknown as GraphArgs;
     const [frontend, graph] = await Promise.all([import("../../frontend/index.js"), import("../../graph/index.js")]);
     const api = { ...frontend, ...graph };
-    const input = await readDockerfile(argv);
+    const { withLocalContext } = await import("./context-input.js");
+    const input = await withLocalContext(argv, async (local, shown) => {
+      const read = await readDockerfile(local);
+      return shown !== undefined ? { ...read, filename: shown } : read;
+    });
     const result = await api.compileText(input.text, {
       filename: input.filename,
       resolver: api.unresolvedImageResolver,
