@@ -18,6 +18,7 @@ import { FileOpError, fsFailure } from "./file-errors.js";
 import type { Owner } from "./file-owner.js";
 import { cleanAbs, components, lstatOrNull, resolveInRoot } from "./file-root-path.js";
 import { imagePath, mkdirAll, type CopyTarget } from "./copy-apply.js";
+import { isPortableXattr, writeXattrs } from "../snapshot/index.js";
 
 const run = promisify(execFile);
 
@@ -199,6 +200,7 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCo
             continue;
         }
         await applyHeader(path, h.type === "symlink", { uid, gid }, mode, h.type === "directory" ? undefined : mtime, shown);
+        await applyXattrs(path, pax);
       } finally {
         entry.resume();
       }
@@ -211,6 +213,18 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCo
     throw err instanceof FileOpError ? err : fsFailure("extract archive into", destPath, err);
   }
   for (const d of dirs.reverse()) await lutimes(d.path, d.mtime, d.mtime);
+}
+
+/**
+ * The member's `SCHILY.xattr.*` PAX records, set after owner and mode (a chown would clear security.capability).
+ * Best effort, as moby's untar: a file system or user namespace that refuses an attribute does not fail the ADD.
+ * tar-stream hands PAX values over as UTF-8 text, so a value that is not valid UTF-8 cannot be restored exactly.
+ */
+async function applyXattrs(path: string, pax: Readonly<Record<string, string | undefined>>): Promise<void> {
+  for (const [key, value] of Object.entries(pax)) {
+    if (!key.startsWith("SCHILY.xattr.") || value === undefined || !isPortableXattr(key.slice(13))) continue;
+    await writeXattrs([[path, key.slice(13), Buffer.from(value, "utf8")]]).catch(() => {});
+  }
 }
 
 async function applyHeader(path: string, isLink: boolean, owner: Owner, mode: number, mtime: Date | undefined, shown: string): Promise<void> {

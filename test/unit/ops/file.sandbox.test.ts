@@ -62,6 +62,7 @@ describe("ADD, mkdir, mkfile, rm and cache keys (file op)", () => {
     await writeFile(join(ctxDir, "linkslip.tar"), await rawTar([{ name: "l", type: "symlink", linkname: "../../../../etc/passwd" }]));
     await writeFile(join(ctxDir, "hardslip.tar"), await rawTar([{ name: "h", type: "link", linkname: "../outside" }]));
     await writeFile(join(ctxDir, "linkfirst.tar"), await rawTar([{ name: "d", type: "symlink", linkname: "/tmp" }]));
+    await writeFile(join(ctxDir, "xattr.tar"), await rawTar([{ name: "x/tagged.txt", type: "file", size: 1, pax: { "SCHILY.xattr.user.tsb": "v1", "SCHILY.xattr.trusted.overlay.opaque": "y" } }]));
     await writeFile(join(ctxDir, "dirover.tar"), await rawTar([{ name: "d/", type: "directory", mode: 0o700 }, { name: "d/f", type: "file", size: 1 }]));
     await writeFile(
       join(ctxDir, "chroot.tar"),
@@ -108,6 +109,19 @@ describe("ADD, mkdir, mkfile, rm and cache keys (file op)", () => {
     const ref = await runFileOp(h, [copyCtx("/dirover.tar", "/x/", { unpack: true })], { ctx: c, base: first });
     expect(await dumpTree(h, ref, "/x/d")).toEqual({ ".": "dir 700 0:0", f: 'file 644 0:0 "x"' });
     expect(await statIn(h, ref, "/tmp/f")).toBeNull();
+  });
+
+  it("ADD applies the members' SCHILY.xattr PAX records (moby untar), never overlay's own attributes", async () => {
+    requireTool("getfattr", "attr");
+    const ref = await runFileOp(h, [copyCtx("/xattr.tar", "/xa/", { unpack: true })], { ctx: await ctx() });
+    const view = await h.refs.view(ref);
+    try {
+      const dump = execFileSync("getfattr", ["-d", "-m", "-", "--absolute-names", join(view.path, "xa/x/tagged.txt")], { encoding: "utf8" });
+      expect(dump).toContain('user.tsb="v1"');
+      expect(dump).not.toContain("overlay.opaque");
+    } finally {
+      await view.release();
+    }
   });
 
   it("rejects tar-slip archives and keeps extraction inside the destination", async () => {
