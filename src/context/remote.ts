@@ -9,6 +9,7 @@ import { join, posix, sep } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { extractContextArchive, isContextArchive, type ArchiveLimits } from "./archive-context.js";
+import { loadHttpClient } from "../util/http-client.js";
 import { ContextError } from "./errors.js";
 import { cloneGitContext } from "./git-context.js";
 import { redactUrl, type ContextSource } from "./remote-url.js";
@@ -106,8 +107,8 @@ async function download(url: string, dest: string, opts: FetchContextOptions): P
   const shown = redactUrl(url);
   const fail = (what: string, hint: string, cause?: unknown): ContextError =>
     new ContextError("TSB_CONTEXT_HTTP", `cannot download the build context ${shown}: ${what}`, undefined, { hint, ...(cause ? { cause } : {}) });
-  const { Agent, interceptors, request } = await import("undici");
-  const dispatcher = new Agent({ connect: { timeout: 30_000 } }).compose(interceptors.redirect({ maxRedirections: opts.maxRedirects ?? 10 }));
+  const { Agent, redirect, request } = await loadHttpClient();
+  const dispatcher = new Agent({ connect: { timeout: 30_000 } }).compose(redirect({ maxRedirections: opts.maxRedirects ?? 10 }));
   try {
     let res;
     try {
