@@ -2,7 +2,7 @@
 // Registry throughput: push and pull a ~500 MB image (random, incompressible layers) to a local docker-registry
 // with `tsbuild` (bin/tsbuild.js, the bundle) and with `skopeo copy`, side by side in the same run, and print the
 // time ratio tsbuild/skopeo (target: ≤ 1.1), with the CPU time (user + system) and peak RSS of each command.
-// Usage: node bench/registry.mjs [--mb 500] [--layers 5] [--runs 1] [--only push,pull]
+// Usage: node bench/registry.mjs [--mb 500] [--layers 5] [--runs 1] [--only push,pull] [--no-sync] [--settle S]
 //                                [--variants NAME=DIR,NAME=DIR]   (DIR holds bin/tsbuild.js; default: this checkout)
 // Variants and skopeo run alternately within each run (the order rotates run by run), so that a loaded machine
 // hurts all of them alike. Needs: docker-registry, skopeo, time (Debian), and `node scripts/bundle.mjs` first.
@@ -131,8 +131,18 @@ async function makeLayout(dir) {
   }));
 }
 
-/** Run a command under /usr/bin/time: wall ms, CPU ms (user + system of the process tree it waited for), max RSS. */
+/** `--settle S`: also wait S seconds before each measurement (lets the registry and the disk go idle after a push). */
+const settleS = Number(process.argv[process.argv.indexOf("--settle") + 1] ?? 0) || 0;
+
+/**
+ * Run a command under /usr/bin/time: wall ms, CPU ms (user + system of the process tree it waited for), max RSS.
+ * Each measurement starts with no dirty page cache left by the one before (`sync`, as hyperfine's `--prepare sync`):
+ * otherwise whichever tool follows a 500 MB write that nobody flushed (skopeo's `oci:` output, the registry's own
+ * files) pays for that writeback in its fsyncs. `--no-sync` turns this off.
+ */
 function timed(cmd, args) {
+  if (!process.argv.includes("--no-sync")) spawnSync("sync");
+  if (settleS > 0) spawnSync("sleep", [String(settleS)]);
   const tf = join(tmp, "time.out");
   const t0 = process.hrtime.bigint();
   const r = spawnSync("/usr/bin/time", ["-o", tf, "-f", "%U %S %M", cmd, ...args], { encoding: "utf8", env: { ...process.env, DOCKER_CONFIG: join(tmp, "docker") } });
@@ -162,6 +172,7 @@ try {
     if (only.includes("push")) {
       // Push: a fresh registry each run (skopeo's blob-info cache would mount from the previous run); no mount hints.
       const target = await startRegistry(`target-${run}`);
+      const targetProc = registries[registries.length - 1];
       for (const [i, t] of tools.entries()) {
         const dest = `${target}/${t}-push-${run}-${i}/img:1`;
         if (t === "skopeo") rows.push({ run, op: "push", tool: t, ...skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:bench`, `docker://${dest}`) });
@@ -170,6 +181,10 @@ try {
           rows.push({ run, op: "push", tool: t, ...tsbuild(binOf(t), "push", `${host}/seed/img:1`, dest, "--root", seedRoot, "-q") });
         }
       }
+      // Stop this run's target registry and drop what it stored: later measurements start from the same state.
+      targetProc.kill("SIGTERM");
+      await new Promise((r) => targetProc.once("exit", r));
+      await rm(join(tmp, `target-${run}-data`), { recursive: true, force: true });
     }
     if (only.includes("pull")) {
       // Pull: into an empty root / an empty OCI layout.
