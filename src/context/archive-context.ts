@@ -5,49 +5,21 @@
  * written through a symlink, hard links leaving it and relative symlinks pointing above it are refused; device
  * nodes, FIFOs and sockets are skipped; entry count, entry size and total size are bounded.
  */
-import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { chmod, link, lstat, lutimes, mkdir, rm, symlink } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { PassThrough, Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
+import { decompress, detectCompression, isTarHeader, peek } from "../util/archive-stream.js";
 import { ContextError } from "./errors.js";
-
-/** Compression of a stream, by its first bytes. */
-export type StreamCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";
-
-export function sniffCompression(head: Buffer): StreamCompression {
-  if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (head.length >= 3 && head.subarray(0, 3).toString("latin1") === "BZh") return "bzip2";
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
-  if (head.length >= 4 && head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return "zstd";
-  return "none";
-}
-
-/** Whether a 512-byte block is a tar header with a valid checksum (what Go's tar.Reader.Next accepts). */
-export function isTarHeader(block: Buffer): boolean {
-  if (block.length < 512 || block.subarray(0, 512).every((b) => b === 0)) return false;
-  const field = block.subarray(148, 156).toString("latin1").replace(/[\0 ]+$/, "").trim();
-  if (!/^[0-7]+$/.test(field)) return false;
-  const want = Number.parseInt(field, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return want === unsigned || want === signed;
-}
 
 /**
  * Whether the first bytes of a stream make it a context archive, as `docker build -` decides: any compressed
  * stream is an archive; an uncompressed one is when it starts with a valid tar header. Otherwise it is text.
  */
 export function isContextArchive(head: Buffer): boolean {
-  return sniffCompression(head) !== "none" || isTarHeader(head);
+  return detectCompression(head) !== "none" || isTarHeader(head);
 }
 
 /** Bounds of an extraction (a hostile archive cannot fill the disk or the inode table unnoticed). */
@@ -66,35 +38,6 @@ function escape(name: string, why: string): ContextError {
   return new ContextError("TSB_CONTEXT_ARCHIVE_ESCAPE", `build context archive entry ${JSON.stringify(name)} ${why}`, name, {
     hint: "the archive tries to write outside the context (tar-slip); repack it without such entries",
   });
-}
-
-/** The decompressed bytes of `input`. xz and bzip2 go through the Debian tools; zstd loads its addon on demand. */
-function decompress(input: Readable, kind: StreamCompression): Promise<Readable> | Readable {
-  switch (kind) {
-    case "none":
-      return input;
-    case "gzip":
-      return input.pipe(createGunzip());
-    case "zstd":
-      return import("@cloudpss/zstd").then(({ Decompressor }) => input.pipe(new Decompressor() as unknown as Transform));
-    case "bzip2":
-    case "xz": {
-      const tool = kind === "xz" ? "xz" : "bzip2";
-      const child = spawn(tool, ["-dc"], { stdio: ["pipe", "pipe", "ignore"] });
-      const out = new PassThrough();
-      input.pipe(child.stdin);
-      child.stdin.on("error", () => {});
-      input.on("error", (err) => out.destroy(err));
-      child.stdout.pipe(out, { end: false });
-      child.on("error", () => out.destroy(archiveError(`cannot run ${tool}`, `apt-get install ${kind === "xz" ? "xz-utils" : "bzip2"}`)));
-      child.on("close", (code) => (code === 0 ? out.end() : out.destroy(archiveError(`${tool} failed to decompress it (exit ${code})`, "the archive is corrupt or truncated"))));
-      out.on("close", () => {
-        input.destroy();
-        if (child.exitCode === null) child.kill();
-      });
-      return out;
-    }
-  }
 }
 
 /** Clean an entry name relative to the destination; throws when it climbs above it. */
@@ -117,7 +60,10 @@ export async function extractContextArchive(input: Readable, dest: string, limit
   const maxTotal = limits.maxTotalBytes ?? 100 * 2 ** 30;
   const maxEntries = limits.maxEntries ?? 1_000_000;
   const head = await peek(input, 8);
-  const source = await decompress(head.stream, sniffCompression(head.bytes));
+  const source = await decompress(head.stream, detectCompression(head.head), {
+    cannotRun: (tool, hint) => archiveError(`cannot run ${tool}`, hint),
+    failed: (tool, code) => archiveError(`${tool} failed to decompress it (exit ${code})`, "the archive is corrupt or truncated"),
+  });
   const extract = tar.extract();
   const feeding = pipeline(source, extract).catch((err: unknown) => {
     throw err instanceof ContextError ? err : archiveError((err as Error).message ?? String(err), "the archive is corrupt or truncated", err);
@@ -198,7 +144,7 @@ export async function extractContextArchive(input: Readable, dest: string, limit
     if ((err as Error)?.name === "AbortError" || signal?.aborted) throw err;
     throw archiveError((err as Error).message ?? String(err), "the archive is corrupt, or the disk is full", err);
   }
-  if (count === 0 && head.bytes.length === 0) throw archiveError("it is empty");
+  if (count === 0 && head.head.length === 0) throw archiveError("it is empty");
   // Modes and times of directories last (children first), so read-only directories could be filled.
   for (const [rel, d] of [...dirs].reverse()) {
     if (rel === "") continue;
@@ -206,33 +152,4 @@ export async function extractContextArchive(input: Readable, dest: string, limit
     await lutimes(join(dest, rel), d.mtime, d.mtime);
   }
   return count;
-}
-
-/** Read the first `n` bytes of a stream (fewer at its end) and give back a stream that still starts with them. */
-export async function peek(input: Readable, n: number): Promise<{ bytes: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const it = input[Symbol.asyncIterator]();
-  let done = false;
-  while (size < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const b = typeof r.value === "string" ? Buffer.from(r.value) : (r.value as Buffer);
-    chunks.push(b);
-    size += b.length;
-  }
-  const bytes = Buffer.concat(chunks);
-  async function* rest(): AsyncGenerator<Buffer> {
-    if (bytes.length > 0) yield bytes;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield typeof r.value === "string" ? Buffer.from(r.value) : (r.value as Buffer);
-    }
-  }
-  return { bytes: bytes.subarray(0, n), stream: Readable.from(rest(), { objectMode: false }) };
 }

@@ -23,6 +23,6 @@ export {
 } from "./errors.js";
 export { classifyContext, redactUrl, type ContextSource } from "./remote-url.js";
 export { fetchContext, type FetchContextOptions, type FetchedContext } from "./remote.js";
-export { extractContextArchive, isContextArchive, peek, type ArchiveLimits } from "./archive-context.js";
+export { extractContextArchive, isContextArchive, type ArchiveLimits } from "./archive-context.js";
 export type { GitContextSpec } from "./git-context.js";
 export type { Selector, Selection, ContextEntry, EntryType, Explanation, ContextStats } from "./types.js";

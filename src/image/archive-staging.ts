@@ -11,7 +11,7 @@ import { createGunzip, gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 import type { BlobWriter, ByteSource, ContentStore } from "../store/index.js";
 import { sha256, type Digest } from "../util/digest.js";
-import { peek } from "./byte-peek.js";
+import { peek } from "../util/archive-stream.js";
 import { ImageError } from "./errors.js";
 
 /** Limits for untrusted archives. */

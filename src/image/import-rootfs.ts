@@ -9,7 +9,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import type { ByteSource, ContentStore } from "../store/index.js";
 import type { Digest } from "../util/digest.js";
-import { peek } from "./byte-peek.js";
+import { peek } from "../util/archive-stream.js";
 import { ImageError } from "./errors.js";
 import { MediaType, type Descriptor, type ImageConfig, type Platform } from "./types.js";
 import { hostPlatform } from "./walk.js";

@@ -5,13 +5,12 @@
  * chrooted there: names climbing above it (tar-slip), hard links leaving it and relative symlinks pointing above it
  * are rejected; parents are resolved with symlinks rooted at the destination.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { promisify } from "node:util";
 import tar from "tar-stream";
 import { FileOpError, fsFailure } from "./file-errors.js";
@@ -19,71 +18,20 @@ import type { Owner } from "./file-owner.js";
 import { cleanAbs, components, lstatOrNull, resolveInRoot } from "./file-root-path.js";
 import { imagePath, mkdirAll, type CopyTarget } from "./copy-apply.js";
 import { isPortableXattr, writeXattrs } from "../snapshot/index.js";
+import { decompress, detectCompression, isTarHeader, type Compression } from "../util/archive-stream.js";
 
 const run = promisify(execFile);
 
-/** Compression of a file, by its first bytes (moby go-archive DetectCompression). */
-export type ArchiveCompression = "gzip" | "bzip2" | "xz" | "zstd" | "none";
-
-export function detectCompression(head: Buffer): ArchiveCompression {
-  if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (head.subarray(0, 3).toString("latin1") === "BZh") return "bzip2";
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
-  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return "zstd";
-  return "none";
-}
-
-/** The decompressed bytes of `file` (the zstd addon is loaded only for a zstd archive). */
-async function decompress(file: string, kind: ArchiveCompression): Promise<Readable> {
-  const input = createReadStream(file);
-  switch (kind) {
-    case "none":
-      return input;
-    case "gzip":
-      return input.pipe(createGunzip());
-    case "zstd": {
-      const { Decompressor } = await import("@cloudpss/zstd");
-      return input.pipe(new Decompressor());
-    }
-    case "bzip2":
-    case "xz": {
-      const child = spawn(kind === "xz" ? "xz" : "bzip2", ["-dc"], { stdio: ["pipe", "pipe", "ignore"] });
-      const out = new PassThrough();
-      input.pipe(child.stdin);
-      child.stdin.on("error", () => {});
-      child.stdout.pipe(out, { end: false });
-      child.on("error", (err) => out.destroy(new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot run ${kind} to read ${file}: ${err.message}`, { hint: `apt-get install ${kind === "xz" ? "xz-utils" : "bzip2"}` })));
-      child.on("close", (code) => {
-        if (code === 0) out.end();
-        else out.destroy(new FileOpError("TSB_OPS_FILE_ARCHIVE", `${kind} failed to decompress the archive (exit ${code})`, { hint: "the archive is corrupt" }));
-      });
-      out.on("close", () => {
-        input.destroy();
-        if (child.exitCode === null) child.kill();
-      });
-      return out;
-    }
-  }
-}
-
-/** Whether a 512-byte block is a tar header with a valid checksum (what Go's tar.Reader.Next accepts). */
-function isTarHeader(block: Buffer): boolean {
-  if (block.length < 512 || block.every((b) => b === 0)) return false;
-  const field = block.subarray(148, 156).toString("latin1").replace(/[\0 ]+$/, "").trim();
-  if (!/^[0-7]+$/.test(field)) return false;
-  const want = Number.parseInt(field, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return want === unsigned || want === signed;
+/** The decompressed bytes of `file`. */
+function decompressFile(file: string, kind: Compression): Promise<Readable> {
+  return decompress(createReadStream(file), kind, {
+    cannotRun: (tool, hint, err) => new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot run ${tool} to read ${file}: ${err.message}`, { hint }),
+    failed: (tool, code) => new FileOpError("TSB_OPS_FILE_ARCHIVE", `${tool} failed to decompress the archive (exit ${code})`, { hint: "the archive is corrupt" }),
+  });
 }
 
 /** The compression of `file` when it is a tar archive (possibly compressed); undefined otherwise. */
-export async function detectArchive(file: string): Promise<ArchiveCompression | undefined> {
+export async function detectArchive(file: string): Promise<Compression | undefined> {
   const fh = await open(file, "r");
   let head: Buffer;
   try {
@@ -94,7 +42,7 @@ export async function detectArchive(file: string): Promise<ArchiveCompression | 
     await fh.close();
   }
   const kind = detectCompression(head);
-  const stream = await decompress(file, kind);
+  const stream = await decompressFile(file, kind);
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -132,11 +80,11 @@ function entryRel(name: string): string {
  * mtimes come from the headers (PAX records first); Docker 20.10 applies ADD --chown to the directories it creates
  * for the destination, never to the archive's members.
  */
-export async function unpackArchive(t: CopyTarget, file: string, kind: ArchiveCompression, destPath: string): Promise<void> {
+export async function unpackArchive(t: CopyTarget, file: string, kind: Compression, destPath: string): Promise<void> {
   const dest = (await resolveInRoot(t.root, cleanAbs(destPath))).path;
   await mkdirAll(t.root, dest, 0o755, t.owner);
   const extract = tar.extract();
-  const source = await decompress(file, kind);
+  const source = await decompressFile(file, kind);
   const feeding = pipeline(source, extract).catch((err: unknown) => {
     throw new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot read archive ${posix.basename(file)}: ${(err as Error).message}`, { cause: err, hint: "the archive is corrupt or truncated" });
   });

@@ -41,8 +41,9 @@ export async function fetchContextArg(a: { readonly context: string; readonly fi
     const { bothStdin, readStdinDockerfile } = await import("./dockerfile-input.js");
     if (a.file === "-") throw bothStdin();
     if (env.TSBUILD_STDIN_DOCKERFILE) return undefined;
-    const { bytes, stream } = await ctx.peek(process.stdin, 512);
-    if (!ctx.isContextArchive(bytes)) {
+    const { peek } = await import("../../util/archive-stream.js");
+    const { head, stream } = await peek(process.stdin, 512);
+    if (!ctx.isContextArchive(head)) {
       // A Dockerfile: stash it where the Dockerfile-on-stdin path (and the session) will read it.
       const text = await readStdinDockerfile(stream);
       await mkdir(layout.tmp, { recursive: true });
