@@ -37,6 +37,10 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** @default 180 s */
   readonly timeoutMs?: number;
+  /** Written to the CLI's standard input, which is then closed (default: no standard input). */
+  readonly input?: Buffer | string;
+  /** Read standard output only up to this many bytes, then close the pipe (a reader that exits early). */
+  readonly readBytes?: number;
 }
 
 /** Run `node bin/tsbuild.js ARGS` with TSBUILD_ROOT=root; never throws on a non-zero exit. */
@@ -44,11 +48,22 @@ export function tsbuild(args: readonly string[], opts: CliOptions): Promise<CliR
   const env: NodeJS.ProcessEnv = { ...process.env, TSBUILD_ROOT: opts.root, NO_COLOR: "1", ...opts.env };
   for (const k of ["NODE_OPTIONS", "SOURCE_DATE_EPOCH", "TSBUILD_PROGRESS"]) if (!opts.env?.[k]) delete env[k];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const stdout = child.stdout!;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
+    let got = 0;
+    stdout.on("data", (b: Buffer) => {
+      out.push(b);
+      got += b.length;
+      if (opts.readBytes !== undefined && got >= opts.readBytes) stdout.destroy();
+    });
+    stdout.on("error", () => {});
+    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    if (opts.input !== undefined) {
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(opts.input);
+    }
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 180_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {

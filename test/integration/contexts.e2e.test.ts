@@ -10,27 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { CLI, E2eWorld, REPO, ok, type CliResult } from "../helpers/e2e.js";
-
-function withStdin(world: E2eWorld, args: readonly string[], input: Buffer | string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, TSBUILD_ROOT: world.root, NO_COLOR: "1" };
-    for (const k of ["NODE_OPTIONS", "SOURCE_DATE_EPOCH", "TSBUILD_PROGRESS"]) delete env[k];
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.stdin.on("error", () => {});
-    child.stdin.end(input);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
+import { CLI, E2eWorld, ok, type CliResult } from "../helpers/e2e.js";
 
 const noStack = (r: CliResult): void => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n|Uncaught/);
 
@@ -130,11 +110,11 @@ describe("build contexts that are not directories", () => {
     ];
     for (const [what, bytes] of forms) {
       const out = world.tmp(`out-${what}-`);
-      ok(await withStdin(world, ["build", "-q", "-o", `type=local,dest=${out}`, "-"], bytes), what);
+      ok(await world.run(["build", "-q", "-o", `type=local,dest=${out}`, "-"], { input: bytes }), what);
       expect({ what, b: readFileSync(join(out, "b.txt"), "utf8") }).toEqual({ what, b: "from the archive\n" });
     }
     const alt = world.tmp("out-alt-");
-    ok(await withStdin(world, ["build", "-q", "-f", "sub/Alt.Dockerfile", "-o", `type=local,dest=${alt}`, "-"], tarball));
+    ok(await world.run(["build", "-q", "-f", "sub/Alt.Dockerfile", "-o", `type=local,dest=${alt}`, "-"], { input: tarball }));
     expect(readFileSync(join(alt, "all", "sub", "a.txt"), "utf8")).toBe("from the archive\n");
     expect(tmpLeft()).toEqual([]);
   });
@@ -147,12 +127,12 @@ describe("build contexts that are not directories", () => {
     pack.finalize();
     const chunks: Buffer[] = [];
     for await (const c of pack) chunks.push(c as Buffer);
-    const slip = await withStdin(world, ["build", "-q", "-"], Buffer.concat(chunks));
+    const slip = await world.run(["build", "-q", "-"], { input: Buffer.concat(chunks) });
     expect(slip.code).toBe(1);
     expect(slip.stderr).toMatch(/outside of the context[^\n]*\nhint: .*tar-slip/);
     expect(existsSync("/tmp/tsbuild-slip-e2e")).toBe(false);
     noStack(slip);
-    const noDockerfile = await withStdin(world, ["build", "-q", "-f", "nope", "-"], tarball);
+    const noDockerfile = await world.run(["build", "-q", "-f", "nope", "-"], { input: tarball });
     expect(noDockerfile.code).toBe(1);
     expect(noDockerfile.stderr).toMatch(/from standard input has no Dockerfile "nope"/);
     expect(tmpLeft()).toEqual([]);
@@ -242,7 +222,7 @@ describe("build contexts that are not directories", () => {
     inRepo(join(repos, "r.git"), "commit", "-qm", "submodule");
     const smOut = world.tmp("out-git4-");
     const dfile = "FROM busybox\nCOPY app/sm /sm/\n";
-    ok(await withStdin(world, ["build", "-q", "-f", "-", "-o", `type=local,dest=${smOut}`, url], dfile));
+    ok(await world.run(["build", "-q", "-f", "-", "-o", `type=local,dest=${smOut}`, url], { input: dfile }));
     expect(readdirSync(join(smOut, "sm"))).toEqual(["s.txt"]);
     const bad = await world.run(["build", "-q", `${url}#no-such-branch`]);
     expect(bad.code).toBe(1);
