@@ -97,10 +97,10 @@ function hostResolvConf(): string {
 }
 
 /** The hostname of a RUN step, as in BuildKit (`hostname` in a RUN prints it; some tools record it in files). */
-export const DEFAULT_HOSTNAME = "buildkitsandbox";
+const DEFAULT_HOSTNAME = "buildkitsandbox";
 
 /** BuildKit's /etc/hosts, byte for byte (a RUN may copy it into the image): its two lines, then the extra hosts. */
-export function hostsFile(hostname: string, extra: readonly string[]): string {
+function hostsFile(hostname: string, extra: readonly string[]): string {
   const lines = [`127.0.0.1\tlocalhost ${hostname}`, "::1\tlocalhost ip6-localhost ip6-loopback", ...extra];
   return `${lines.join("\n")}\n`;
 }
