@@ -39,6 +39,14 @@ export interface ExportOptions {
 
 const MAX_OCTAL_ID = 0o777777;
 
+/**
+ * Whether a layer tar records the extended attribute `name`: only `security.capability`, as Docker's exporters
+ * (moby's archive package, containerd's tar writer) write it; `user.*`, `trusted.*` and the rest never reach a layer.
+ */
+export function isLayerXattr(name: string): boolean {
+  return name === "security.capability";
+}
+
 /** One PAX record: "<len> <key>=<value>\n" where len counts the whole record. */
 function paxRecord(key: string, value: Buffer): Buffer {
   const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from("\n")]);
@@ -147,7 +155,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
         real[k] = MAX_OCTAL_ID;
       }
     }
-    for (const name of [...(xattrs?.keys() ?? [])].sort()) records.push(paxRecord(`SCHILY.xattr.${name}`, xattrs!.get(name)!));
+    for (const name of [...(xattrs?.keys() ?? [])].filter(isLayerXattr).sort()) records.push(paxRecord(`SCHILY.xattr.${name}`, xattrs!.get(name)!));
     if (records.length > 0) rawPax.set(real, Buffer.concat(records));
     return real;
   };

@@ -10,7 +10,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { Readable, type Writable } from "node:stream";
 import tar from "tar-stream";
-import { writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
+import { isLayerXattr, writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
 import { parsePax } from "./layer-stream.js";
 import type { DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
@@ -114,10 +114,11 @@ export function indexTar(path: string): Map<string, OldEntry> | undefined {
   }
 }
 
+/** Whether the old entry's recorded xattrs are what the writer would record for `b` (layer xattrs only). */
 function sameXattrs(a: ReadonlyMap<string, Buffer>, b: ReadonlyMap<string, Buffer> | undefined): boolean {
-  const bs = b ?? new Map<string, Buffer>();
-  if (a.size !== bs.size) return false;
-  for (const [k, v] of a) if (!bs.get(k)?.equals(v)) return false;
+  const bs = [...(b ?? [])].filter(([k]) => isLayerXattr(k));
+  if (a.size !== bs.length) return false;
+  for (const [k, v] of bs) if (!a.get(k)?.equals(v)) return false;
   return true;
 }
 
