@@ -56,6 +56,11 @@ export const CONTEXT_EPOCH: number;
 export const CONFIG_FIELDS: readonly string[];
 export const RUNTIME_STUB_DIRS: readonly string[];
 export const BASE_IMAGE: string;
+/** The conformance web server (ADD http://127.0.0.1:HTTP_PORT/<case>/…), see http-server.mjs. */
+export const HTTP_PORT: number;
+export const HTTP_BASE: string;
+export const HTTP_LAST_MODIFIED: number;
+export function startHttpServer(): Promise<{ close(): Promise<void> }>;
 export function caseImageName(name: string): string;
 export function loadCase(dir: string): ConformanceCase;
 export function listCases(root?: string): ConformanceCase[];

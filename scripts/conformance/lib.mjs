@@ -6,6 +6,7 @@ import { listLayer, mergeLayers, readImage } from "./archive.mjs";
 
 export { readImage, listLayer, mergeLayers, normPath, mtimeClass, decompress, readTar, CONTEXT_EPOCH } from "./archive.mjs";
 export { loadCase, listCases, prepareContext, caseImageName, BASE_IMAGE } from "./cases.mjs";
+export { startHttpServer, HTTP_BASE, HTTP_PORT, HTTP_LAST_MODIFIED } from "./http-server.mjs";
 
 /** Config fields judged (in this order); null and absent are the same. */
 export const CONFIG_FIELDS = ["User", "Env", "Entrypoint", "Cmd", "WorkingDir", "ExposedPorts", "Volumes", "Labels", "StopSignal", "Healthcheck", "OnBuild", "Shell", "ArgsEscaped"];

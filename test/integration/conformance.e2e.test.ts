@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { busyboxRootfsTar } from "../helpers/base-images.js";
 import { BASE_IMAGE, conformanceCases, conformanceContext, conformanceDiffs, expectedOf, type ConformanceCase } from "../helpers/conformance.js";
-import { archiveExpectation } from "../../scripts/conformance/lib.mjs";
+import { archiveExpectation, startHttpServer } from "../../scripts/conformance/lib.mjs";
 
 const repo = resolve(import.meta.dirname, "../..");
 const cli = join(repo, "bin/tsbuild.js");
@@ -76,6 +76,8 @@ interface CliResult {
 
 let tmp: string;
 let root: string;
+/** The web server of the `ADD http://…` cases (the reference downloaded the same files from the same URLs). */
+let server: { close(): Promise<void> } | undefined;
 /** Builds run two at a time (one per core) from beforeAll; each case's test awaits its own. */
 const BUILD_CONCURRENCY = 2;
 const builds = new Map<string, Promise<CliResult>>();
@@ -144,6 +146,7 @@ function startBuilds(cases: readonly ConformanceCase[]): void {
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "tsbuild-conformance-"));
   root = join(tmp, "root");
+  server = await startHttpServer();
   const imported = await tsbuild(["import", await busyboxRootfsTar(), BASE_IMAGE]);
   if (imported.status !== 0) throw new Error(`tsbuild import of the busybox base failed (exit ${imported.status}):\n${imported.output}`);
   startBuilds(conformanceCases());
@@ -151,6 +154,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(builds.values());
+  await server?.close();
   if (!tmp) return;
   // Rootless, image files owned by subordinate ids can only be removed from inside tsbuild's session.
   if (process.getuid?.() !== 0) {
