@@ -34,7 +34,10 @@ export interface IncrementalRecord {
 /** Which layer a layer was cloned from, and which paths (rootfs-relative) differ between the two. */
 export interface DerivedLayer {
   readonly from: string;
+  /** Paths written after the clone (added or replaced entries, and directories whose metadata was applied again). */
   readonly changed: readonly string[];
+  /** Paths deleted from the clone before it was written (everything below them went too). */
+  readonly removed?: readonly string[];
 }
 
 interface StoredRecord extends IncrementalRecord {
@@ -81,6 +84,7 @@ export async function writeIncrementalRecord(layout: RootLayout, key: string, re
 /** What layer `snapshot` was cloned from and which paths it changed, when it was made incrementally. */
 export async function readDerivedLayer(layout: RootLayout, snapshot: string): Promise<DerivedLayer | undefined> {
   const d = await readJsonFile<DerivedLayer>(derivedPath(layout, snapshot));
-  return d && typeof d.from === "string" && Array.isArray(d.changed) && d.changed.every((p) => typeof p === "string") ? d : undefined;
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((p) => typeof p === "string");
+  return d && typeof d.from === "string" && strings(d.changed) && (d.removed === undefined || strings(d.removed)) ? d : undefined;
 }
 

@@ -3,7 +3,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { sha256, digestHex, type Digest } from "../util/digest.js";
-import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, planSplice, writeSplicedLayer, type Compression, type DiffSource, type Snapshotter, type SplicePlan } from "../snapshot/index.js";
+import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, planDerivedSplice, planSplice, writeSplicedLayer, type Compression, type DiffSource, type Snapshotter, type SplicePlan } from "../snapshot/index.js";
 import { readDerivedLayer } from "./incremental.js";
 import { deriveVariant, recordVariant, tempName, withLock, writeFileAtomic, type ContentStore, type DerivedVariant, type RootLayout } from "../store/index.js";
 import type { ActiveRef, BlobFetcher, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
@@ -31,6 +31,8 @@ interface LayerMeta {
   readonly blobs: readonly LayerBlob[];
   /** When the layer was built (ISO 8601). */
   readonly created?: string;
+  /** The SOURCE_DATE_EPOCH its blobs were written with (file times clamped to it); absent: none. */
+  readonly epoch?: number;
 }
 
 /** ChainID(n) = sha256(ChainID(n-1) + " " + DiffID(n)), ChainID(0) = DiffID(0) (OCI image-spec). */
@@ -207,8 +209,10 @@ export class RefManager {
 
   async #exportLayer(layer: RefLayer, compression: Compression, opts: ExportLayerOptions): Promise<ExportedLayer> {
     const at = (created: string | undefined): { created?: string } => (created !== undefined ? { created } : {});
-    const meta = await this.#readMeta(layer.snapshot);
-    const created = layer.created ?? meta?.created;
+    const stored = await this.#readMeta(layer.snapshot);
+    // Blobs written under another SOURCE_DATE_EPOCH hold other file times: they are not this export's.
+    const meta = stored?.epoch === opts.sourceDateEpoch ? stored : undefined;
+    const created = layer.created ?? stored?.created;
     if (meta) {
       const present: LayerBlob[] = [];
       for (const b of meta.blobs) if (await this.#store.has(b.digest)) present.push(b);
@@ -232,27 +236,45 @@ export class RefManager {
         hint: "the build cache was pruned while in use; rebuild with --no-cache",
       });
     }
-    const diff = await this.#snap.diff(layer.snapshot);
-    const plan = await this.#splicePlan(layer.snapshot, diff, opts);
+    // A layer cloned from an exported one: splice that tar without walking the layer; else walk (and maybe splice).
+    let plan = await this.#derivedSplice(layer.snapshot, opts);
+    const diff = plan ? undefined : await this.#snap.diff(layer.snapshot);
+    if (diff) plan = await this.#splicePlan(layer.snapshot, diff, opts);
     const writer = await this.#store.writer();
     let desc;
     try {
       const eo = { compression, level: opts.level, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal };
-      desc = plan ? await writeSplicedLayer(plan, writer.stream, eo) : await exportLayer(diff, writer.stream, eo);
+      desc = plan ? await writeSplicedLayer(plan, writer.stream, eo) : await exportLayer(diff!, writer.stream, eo);
       await writer.commit({ digest: desc.digest, size: desc.size });
     } catch (err) {
       await writer.abort();
       throw err;
     }
     const blob: LayerBlob = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType };
-    const empty = diff.entries.length === 0;
+    const empty = (plan?.copied ?? 0) === 0 && (plan?.source ?? diff!).entries.length === 0;
     const blobs = [blob, ...(meta?.blobs ?? []).filter((b) => b.digest !== blob.digest)];
-    await this.#writeMeta(layer.snapshot, { diffId: desc.diffId, empty, blobs, ...at(created) });
+    const epoch = opts.sourceDateEpoch !== undefined ? { epoch: opts.sourceDateEpoch } : {};
+    await this.#writeMeta(layer.snapshot, { diffId: desc.diffId, empty, blobs, ...at(created), ...epoch });
     // A later push of an image holding this layer uncompressed finds its compressed blob here.
     if (compression !== "none") {
       await recordVariant(this.#store, desc.diffId, layerVariantName(compression, opts.level), blob.digest);
     }
     return { diffId: desc.diffId, blob, empty, ...at(created) };
+  }
+
+  /**
+   * The splice of a layer cloned from another (incremental.ts) planned from what was written and removed since
+   * the clone, without a walk: needs the other layer's uncompressed tar written under the same SOURCE_DATE_EPOCH.
+   */
+  async #derivedSplice(snapshot: string, opts: ExportLayerOptions): Promise<SplicePlan | undefined> {
+    if (!this.#snap.layerDir) return undefined;
+    const derived = await readDerivedLayer(this.#layout, snapshot);
+    if (!derived?.removed) return undefined;
+    const meta = await this.#readMeta(derived.from);
+    const plain = meta?.epoch === opts.sourceDateEpoch ? meta?.blobs.find((b) => mediaTypeCompression(b.mediaType) === "none") : undefined;
+    if (!plain || !(await this.#store.has(plain.digest))) return undefined;
+    const dir = await this.#snap.layerDir(snapshot);
+    return dir === undefined ? undefined : planDerivedSplice(dir, this.#store.path(plain.digest), new Set(derived.changed), derived.removed);
   }
 
   /** A splice of the uncompressed tar of the layer this one was cloned from (incremental.ts), when it is stored. */

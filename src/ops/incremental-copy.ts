@@ -129,7 +129,7 @@ export async function execContextCopy(p: ContextCopyParams): Promise<OpResult> {
           ...(dst === "" ? [] : [dst]),
           ...item.descendants.filter((e) => e.type === "dir" || delta.copy.has(e.path)).map((e) => posix.join(dst, e.path)),
         ];
-        await writeIncrementalRecord(deps.layout, key, { snapshot: topSnapshot(ref), items: rec.items, entries: Object.fromEntries(manifest) }, { from: rec.snapshot, changed }).catch(() => {});
+        await writeIncrementalRecord(deps.layout, key, { snapshot: topSnapshot(ref), items: rec.items, entries: Object.fromEntries(manifest) }, { from: rec.snapshot, changed, removed: delta.remove }).catch(() => {});
         const linked = manifest.size - delta.copy.size - [...manifest.values()].filter(isDirFp).length;
         log(ctx, `incremental copy: ${delta.copy.size} changed, ${delta.remove.length} removed, ${linked} linked`);
         return { kind: "fs", ref };

@@ -16,6 +16,7 @@ export { SessionlessSnapshotter, NEEDS_SESSION } from "./sessionless.js";
 export { exportLayer, writeLayerTar, type ExportOptions } from "./diff.js";
 export { applyLayer, type ApplyOptions, type ApplyResult } from "./apply.js";
 export { planSplice, writeSplicedLayer, type SplicePlan } from "./splice.js";
+export { planDerivedSplice } from "./splice-derived.js";
 export { LAYER_MEDIA_TYPES, createCompressor } from "./compress.js";
 export { gzipBackendStatus, type CompressorBackends, type GzipBackendStatus } from "./compress.js";
 export { LayerError, SnapshotError } from "./errors.js";

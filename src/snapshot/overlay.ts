@@ -143,6 +143,12 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
+  async layerDir(key: string): Promise<string | undefined> {
+    await this.#db.load();
+    const rec = this.#db.get(key);
+    return rec.kind === "committed" ? this.#db.path(rec.id, "fs") : undefined;
+  }
+
   async cloneLayer(key: string, from: string, remove: readonly string[] = []): Promise<void> {
     await this.#db.load();
     const rec = this.#db.get(key);

@@ -100,6 +100,11 @@ export interface Snapshotter {
    * The copy driver fails with `TSB_SNAPSHOT_UNSUPPORTED`.
    */
   cloneLayer(key: string, from: string, remove?: readonly string[]): Promise<void>;
+  /**
+   * The directory holding committed snapshot `key`'s own layer (the overlay upperdir), to read and never write;
+   * undefined when the driver keeps no such directory. Drivers without layer directories leave it out.
+   */
+  layerDir?(key: string): Promise<string | undefined>;
   /** Where applyLayer() may write into an active snapshot without mounting it. */
   applyTarget(key: string): Promise<ApplyTarget>;
   /** Unmount everything this instance mounted. */

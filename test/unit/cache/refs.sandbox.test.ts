@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { readFile, rm, writeFile, mkdir, readdir } from "node:fs/promises";
+import { readFile, rm, writeFile, mkdir, readdir, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { requireSession } from "../../helpers/session.js";
 import { CacheRoots } from "../../helpers/cache-roots.js";
 import { rootLayout } from "../../../src/store/index.js";
-import { EMPTY_REF, LocalCacheStore, RefManager, type BuildRef } from "../../../src/cache/index.js";
+import { EMPTY_REF, LocalCacheStore, RefManager, writeIncrementalRecord, type BuildRef } from "../../../src/cache/index.js";
+import { exportLayer } from "../../../src/snapshot/index.js";
 import { sha256 } from "../../../src/util/digest.js";
 
 
@@ -70,6 +71,54 @@ describe("RefManager", () => {
     expect((await a.refs.exportLayer(ref, 0)).created).toBe(created);
     // A ref that lost the time (older cache record) gets it back from the layer's export metadata.
     expect((await a.refs.exportLayer({ layers: [{ snapshot: ref.layers[0]!.snapshot }] }, 0)).created).toBe(created);
+  });
+
+  it("never hands out a blob written under another SOURCE_DATE_EPOCH", async () => {
+    const a = await roots.open();
+    const w = await a.refs.prepare(EMPTY_REF);
+    await writeFile(join(w.path, "f"), "f\n");
+    await utimes(join(w.path, "f"), 2_000_000_000, 2_000_000_000);
+    const ref = await w.commit();
+    const plain = await a.refs.exportLayer(ref, 0, { compression: "none" });
+    const clamped = await a.refs.exportLayer(ref, 0, { compression: "none", sourceDateEpoch: 1000 });
+    expect(clamped.diffId).not.toBe(plain.diffId);
+    expect(await a.refs.exportLayer(ref, 0, { compression: "none", sourceDateEpoch: 1000 })).toEqual(clamped);
+    expect((await a.refs.exportLayer(ref, 0, { compression: "none" })).diffId).toBe(plain.diffId);
+  });
+
+  it("exports a layer cloned from an exported one as a splice of its tar, equal to a full export", async () => {
+    const a = await roots.open();
+    const base = await (await a.refs.prepare(EMPTY_REF)).commit();
+    const w1 = await a.refs.prepare(base);
+    await mkdir(join(w1.path, "app/sub"), { recursive: true });
+    for (let i = 0; i < 50; i++) await writeFile(join(w1.path, "app", i % 2 ? "sub" : "", `f${i}`), `file ${i}\n`);
+    const r1 = await w1.commit();
+    const from = r1.layers[1]!.snapshot;
+    await a.refs.exportLayer(r1, 1, { compression: "none" });
+    const w2 = await a.refs.prepare(base, undefined, { clone: { from, remove: ["app/sub/f1"] } });
+    await rm(join(w2.path, "app/f0"));
+    await writeFile(join(w2.path, "app/f0"), "changed\n");
+    await writeFile(join(w2.path, "app/new"), "new\n");
+    const r2 = await w2.commit();
+    const snapshot = r2.layers[1]!.snapshot;
+    const layout = rootLayout(a.dir);
+    await writeIncrementalRecord(layout, "k", { snapshot, items: [], entries: {} }, { from, changed: ["app", "app/sub", "app/f0", "app/new"], removed: ["app/sub/f1"] });
+    const spliced = await a.refs.exportLayer(r2, 1, { compression: "none" });
+    const full = await exportLayer(await a.snap.diff(snapshot), join(a.dir, "full.tar"), { compression: "none" });
+    expect(spliced.diffId).toBe(full.diffId);
+    const listing = (await readFile(a.store.path(spliced.blob.digest))).toString("latin1");
+    expect(listing).toContain("app/new");
+    expect(listing).not.toContain("app/sub/f1\0");
+
+    // The splice trusts the record and never stats kept files: a file rewritten in place behind its back (which
+    // the incremental copy never does) keeps its old bytes in the layer — proof that no walk happened.
+    const w3 = await a.refs.prepare(base, undefined, { clone: { from, remove: [] } });
+    const r3 = await w3.commit();
+    await writeFile(join((await a.snap.layerDir!(from))!, "app/f2"), "rewritten in place, longer than before\n");
+    await writeIncrementalRecord(layout, "k3", { snapshot: r3.layers[1]!.snapshot, items: [], entries: {} }, { from, changed: ["app"], removed: [] });
+    const trusted = await a.refs.exportLayer(r3, 1, { compression: "none" });
+    const walked = await exportLayer(await a.snap.diff(r3.layers[1]!.snapshot), join(a.dir, "walked.tar"), { compression: "none" });
+    expect(trusted.diffId).not.toBe(walked.diffId);
   });
 
   it("marks a layer without changes as empty", async () => {

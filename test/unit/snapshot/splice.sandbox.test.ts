@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { createSnapshotter, exportLayer, planSplice, writeSplicedLayer, type Snapshotter } from "../../../src/snapshot/index.js";
+import { createSnapshotter, exportLayer, planDerivedSplice, planSplice, writeSplicedLayer, type Snapshotter } from "../../../src/snapshot/index.js";
 import { requireSession } from "../../helpers/session.js";
 import { rng } from "../../helpers/rng.js";
 
@@ -39,6 +39,7 @@ describe("spliced layer export", () => {
     await writeFile(join(bp, "app/keep/base.txt"), "base\n");
     await snap.commit("base");
     let spliced = 0;
+    let derivedCopied = 0;
     for (let seed = 1; seed <= 8; seed++) {
       const rand = rng(seed);
       const n = (k: number): number => Math.floor(rand() * k);
@@ -89,12 +90,15 @@ describe("spliced layer export", () => {
       }
       for (let i = 0; i < n(4); i++) {
         const f = `app/new${n(3)}/n${i}`;
-        await mkdir(join(p2, "app", `new${n(3)}`), { recursive: true }).catch(() => {});
+        const extra = `app/new${n(3)}`;
+        await mkdir(join(p2, extra), { recursive: true }).catch(() => {});
+        changed.add(extra);
         await mkdir(join(p2, f.slice(0, f.lastIndexOf("/"))), { recursive: true });
         await writeFile(join(p2, f), `new ${i}\n`);
         changed.add(f);
       }
-      if (n(2) === 0) await rm(join(p2, "app/d4"), { recursive: true, force: true });
+      const d4Gone = n(2) === 0;
+      if (d4Gone) await rm(join(p2, "app/d4"), { recursive: true, force: true });
       await chmod(join(p2, "app"), 0o750);
       for (const d of ["app", "app/d0", "app/d1", "app/d2", "app/d3", "app/d4"]) changed.add(d);
       await snap.commit(l2);
@@ -113,8 +117,20 @@ describe("spliced layer export", () => {
         const gz = await writeSplicedLayer(plan!, sink().stream, { compression: "gzip" });
         expect(gz).toEqual(await exportLayer(diff, sink().stream, { compression: "gzip" }));
       }
+
+      // Planned from what was written and removed, without a walk: the same bytes.
+      const written = new Set([...changed].filter((p) => !(d4Gone && (p === "app/d4" || p.startsWith("app/d4/")))));
+      const derived = await planDerivedSplice((await snap.layerDir!(l2))!, old, written, d4Gone ? [...removed, "app/d4"] : removed);
+      expect(derived).toBeDefined();
+      derivedCopied += derived!.copied;
+      const out2 = sink();
+      expect(await writeSplicedLayer(derived!, out2.stream, { compression: "none" })).toEqual(fullDesc);
+      expect(out2.bytes().equals(full.bytes())).toBe(true);
+      // A written path that is not there any more cannot be planned: declined, never guessed.
+      if (d4Gone) expect(await planDerivedSplice((await snap.layerDir!(l2))!, old, changed, removed)).toBeUndefined();
     }
     expect(spliced).toBeGreaterThan(100); // most entries really were copied
+    expect(derivedCopied).toBeGreaterThan(100);
   });
 
   it("declines a tar it cannot read", async () => {
@@ -124,5 +140,17 @@ describe("spliced layer export", () => {
     const bad = join(dir, "bad.tar");
     await writeFile(bad, Buffer.alloc(700, 0x41));
     expect(planSplice(await snap.diff("x"), bad, new Set())).toBeUndefined();
+    expect(await planDerivedSplice((await snap.layerDir!("x"))!, bad, new Set(), [])).toBeUndefined();
+  });
+
+  it("leaves layers with whiteouts to the walk", async () => {
+    await snap.prepare("w", "base");
+    const p = await snap.mount("w");
+    await rm(join(p, "app/keep/base.txt"));
+    await writeFile(join(p, "app/keep/other.txt"), "x");
+    await snap.commit("w");
+    const tar = join(dir, "w.tar");
+    await exportLayer(await snap.diff("w"), tar, { compression: "none" });
+    expect(await planDerivedSplice((await snap.layerDir!("w"))!, tar, new Set(["app/keep/other.txt"]), [])).toBeUndefined();
   });
 });
