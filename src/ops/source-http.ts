@@ -26,6 +26,8 @@ export interface HttpDownload {
   readonly path: string;
   readonly filename: string;
   readonly digest: Digest;
+  /** The file's mtime in Unix milliseconds (Last-Modified, else 0): part of the key, as the layer holds it. */
+  readonly mtimeMs: number;
 }
 
 /** Downloads of one build, by vertex digest. */
@@ -117,10 +119,12 @@ async function download(source: HttpSource, env: OpEnv, signal: AbortSignal): Pr
       hint: "the remote file changed, or --checksum is wrong",
     });
   }
+  // BuildKit's http source: the mtime is Last-Modified's, or the Unix epoch when there is none (or it is unparseable).
   const lastModified = header("last-modified");
-  const mtime = lastModified ? new Date(lastModified) : undefined;
-  if (mtime && !Number.isNaN(mtime.getTime())) await utimes(path, mtime, mtime);
-  return { path, filename, digest };
+  const parsed = lastModified ? new Date(lastModified) : undefined;
+  const mtime = parsed && !Number.isNaN(parsed.getTime()) ? parsed : new Date(0);
+  await utimes(path, mtime, mtime);
+  return { path, filename, digest, mtimeMs: mtime.getTime() };
 }
 
 export function createHttpSourceOp(vertex: Vertex, source: HttpSource, env: OpEnv): Op<OpResult> {
@@ -137,7 +141,7 @@ export function createHttpSourceOp(vertex: Vertex, source: HttpSource, env: OpEn
     async cacheMap(ctx) {
       const d = await get(ctx.signal);
       return {
-        opDigest: sha256(canonicalJson({ v: 1, type: "http", content: d.digest, filename: d.filename })),
+        opDigest: sha256(canonicalJson({ v: 2, type: "http", content: d.digest, filename: d.filename, mtimeMs: d.mtimeMs })),
         deps: [],
         explain: { url: redactUrl(new URL(source.url)), content: d.digest },
       };

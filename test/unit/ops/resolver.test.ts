@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,12 +92,15 @@ describe("http source", () => {
   let server: Server;
   let base = "";
   let body = "version 1\n";
+  let lastModified = "Wed, 01 Jan 2020 00:00:00 GMT";
   let dir = "";
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "tsb-http-"));
     server = createServer((req, res) => {
       if (req.url === "/redirect") return void res.writeHead(302, { location: "/files/tool.sh" }).end();
-      if (req.url === "/files/tool.sh") return void res.writeHead(200, { "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" }).end(body);
+      if (req.url === "/files/tool.sh") return void res.writeHead(200, { "last-modified": lastModified }).end(body);
+      if (req.url === "/no-date") return void res.writeHead(200).end("undated\n");
+      if (req.url === "/bad-date") return void res.writeHead(200, { "last-modified": "not a date" }).end("bad\n");
       res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -129,11 +132,26 @@ describe("http source", () => {
     // Another build: same content → same key; changed content → another key.
     expect((await createOpResolver(deps()).resolve(sv).cacheMap(ctx)).opDigest).toBe(cm1.opDigest);
     body = "version 2\n";
-    expect((await createOpResolver(deps()).resolve(sv).cacheMap(ctx)).opDigest).not.toBe(cm1.opDigest);
+    const cm2 = await createOpResolver(deps()).resolve(sv).cacheMap(ctx);
+    expect(cm2.opDigest).not.toBe(cm1.opDigest);
+    // the same bytes with another Last-Modified: another mtime in the layer, so another key (BuildKit's LastModTime)
+    lastModified = "Thu, 02 Jan 2020 00:00:00 GMT";
+    expect((await createOpResolver(deps()).resolve(sv).cacheMap(ctx)).opDigest).not.toBe(cm2.opDigest);
+    lastModified = "Wed, 01 Jan 2020 00:00:00 GMT";
 
     const bad = toSolverGraph({ vertex: httpVertex(`${base}/files/tool.sh`, sha256("other")), output: 0 });
     await expect(createOpResolver(deps()).resolve(bad).cacheMap(ctx)).rejects.toMatchObject({ code: "TSB_OPS_HTTP_CHECKSUM" });
+    expect((await stat(res.path)).mtimeMs).toBe(Date.UTC(2020, 0, 1));
     const missing = toSolverGraph({ vertex: httpVertex(`${base}/missing`), output: 0 });
     await expect(createOpResolver(deps()).resolve(missing).cacheMap(ctx)).rejects.toMatchObject({ code: "TSB_OPS_HTTP_FAILED", message: expect.stringContaining("HTTP 404") });
+  });
+
+  it("gives the file mode 0600 and Last-Modified's mtime, the Unix epoch without a usable one (BuildKit)", async () => {
+    for (const path of ["/no-date", "/bad-date"]) {
+      const res = await createOpResolver(deps()).resolve(toSolverGraph({ vertex: httpVertex(`${base}${path}`), output: 0 })).exec([], ctx);
+      if (res.kind !== "http") throw new Error(`expected an http result, got ${res.kind}`);
+      const st = await stat(res.path);
+      expect([st.mtimeMs, st.mode & 0o777]).toEqual([0, 0o600]);
+    }
   });
 });
