@@ -28,6 +28,22 @@ function parseChown(s: string): Chown {
 }
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s);
+
+/**
+ * The file name of an `ADD <url>` source, as BuildKit's frontend picks it: the last element of the URL's decoded
+ * path (Go's url.URL.Path: `my%20file.txt` is `my file.txt`; no query or fragment), `__unnamed__` when there is
+ * none or the URL does not parse.
+ */
+export function urlSourceName(src: string): string {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(src).pathname);
+  } catch {
+    return "__unnamed__";
+  }
+  const b = posix.basename(path);
+  return b !== "" && b !== "." && b !== "/" ? b : "__unnamed__";
+}
 const isGit = (s: string): boolean => /^git@|^git:\/\/|^ssh:\/\/|\.git(#.*)?$/.test(s);
 const hasWildcards = (s: string): boolean => /[*?[\\]/.test(s);
 
@@ -86,9 +102,7 @@ export function dispatchCopy(
     history += ` ${src0}`;
     if (isHttp(src0)) {
       if (!isAdd) throw new FrontendError("TSB_FRONTEND_BAD_COPY", "source can't be a URL for COPY", { hint: "use ADD for remote files" });
-      const url = new URL(src0);
-      const b = posix.basename(url.pathname);
-      const f = b !== "" && b !== "." && b !== "/" ? b : "__unnamed__";
+      const f = urlSourceName(src0);
       const http = createVertex({ kind: "source", source: { type: "http", url: src0, filename: f, ...(checksum ? { checksum } : {}) } }, [], { name: progress, ...vertexSource(ctx, ins.source) });
       actions.push({ action: "copy", src: input({ vertex: http, output: 0 }), srcPath: f, dest, ...owner, ...mode, followSymlinks: false, dirContents: false, allowWildcard: false, allowEmptyWildcard: false, createDestPath: true, unpack: isAdd && ins.unpack === true, http: true, ...(checksum ? { checksum } : {}) });
       continue;
