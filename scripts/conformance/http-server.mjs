@@ -23,7 +23,7 @@ const PROBE = "/__tsb-conformance";
 function handle(req, res) {
   const url = new URL(req.url ?? "/", HTTP_BASE);
   if (url.pathname === PROBE) return void res.end("tsb-conformance\n");
-  const parts = url.pathname.split("/").filter(Boolean);
+  const parts = url.pathname.split("/").filter(Boolean).map((p) => decodeURIComponent(p));
   const [name, ...rest] = parts;
   if (name && rest[0] === "redirect") {
     res.writeHead(302, { location: `/${name}/${rest.slice(1).join("/")}${url.pathname.endsWith("/") ? "/" : ""}${url.search}` });
