@@ -14,6 +14,7 @@
  *   XATTR_TREE dir            -> records of dir and everything below it (physical walk, like getfattr -R -P)
  *   SETXATTRS  u32:n (path name value)*n   lsetxattr each; all are tried, the first failure is reported
  *   MKNOD      path u32:mode u32:major u32:minor   (mode includes the file type; exact, no umask)
+ *   CLONE      src dst   hard-link clone of src's tree into the empty dir dst, as `cp -a -l src/. dst` (fsd-clone.c)
  *   record     = path u32:count (name value)*count
  * stdin at EOF (the caller exited) ends the process; so does the death of the parent (PDEATHSIG: it follows the
  * thread that spawned us, which for tsbuild is Node's main thread). */
@@ -33,8 +34,9 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "fsd-clone.h"
 
-enum { OP_PING = 0, OP_MOUNT = 1, OP_UMOUNT = 2, OP_XATTRS = 3, OP_XATTR_TREE = 4, OP_SETXATTRS = 5, OP_MKNOD = 6 };
+enum { OP_PING = 0, OP_MOUNT = 1, OP_UMOUNT = 2, OP_XATTRS = 3, OP_XATTR_TREE = 4, OP_SETXATTRS = 5, OP_MKNOD = 6, OP_CLONE = 7 };
 
 #define MAX_REQUEST (1u << 30)
 #define XATTR_MAX 65536 /* XATTR_SIZE_MAX and XATTR_LIST_MAX of Linux */
@@ -229,6 +231,15 @@ static void op_mknod(req_t *r) {
   begin();
 }
 
+static void op_clone(req_t *r) {
+  char *src = get_field(r, NULL), *dst = get_field(r, NULL);
+  if (r->bad) { fail_with(EINVAL, "bad request"); return; }
+  char where[256] = "";
+  int err = fsd_clone(src, dst, where, sizeof where);
+  if (err) { fail_with(err, where); return; }
+  begin();
+}
+
 static int read_full(unsigned char *p, size_t n) {
   while (n > 0) {
     ssize_t got = read(0, p, n);
@@ -297,6 +308,7 @@ int main(int argc, char **argv) {
       case OP_XATTR_TREE: op_xattr_tree(&r); break;
       case OP_SETXATTRS: op_setxattrs(&r); break;
       case OP_MKNOD: op_mknod(&r); break;
+      case OP_CLONE: op_clone(&r); break;
       default: fail_with(ENOSYS, "unknown operation"); break;
     }
     set_u32(0, (uint32_t)(out.len - 4));

@@ -14,7 +14,7 @@ import { buildNative } from "../util/native-build.js";
 import { SnapshotError } from "./errors.js";
 
 /** Request codes; see native/fsd.c for the fields of each. */
-export const FsdOp = { ping: 0, mount: 1, umount: 2, xattrs: 3, xattrTree: 4, setXattrs: 5, mknod: 6 } as const;
+export const FsdOp = { ping: 0, mount: 1, umount: 2, xattrs: 3, xattrTree: 4, setXattrs: 5, mknod: 6, clone: 7 } as const;
 export type FsdOp = (typeof FsdOp)[keyof typeof FsdOp];
 
 /** An operation the co-process ran and the kernel refused: the errno, its name and strerror's text. */
@@ -136,7 +136,7 @@ function ensure(): FsdProcess | undefined {
   }
   let path: string;
   try {
-    path = buildNative({ name: "tsbuild-fsd", sources: (f) => f === "fsd.c" });
+    path = buildNative({ name: "tsbuild-fsd", sources: (f) => f.startsWith("fsd"), libs: ["-lpthread"] });
   } catch (e) {
     off = (e as Error).message; // no cc, no native/ sources, nowhere to write: the tools do the work
     return undefined;

@@ -229,6 +229,16 @@ export async function mknod(path: string, type: "c" | "b" | "p", mode: number, m
     () => (type === "p" ? runTool("mkfifo", ["-m", m, "--", path]) : runTool("mknod", ["-m", m, "--", path, type, String(major), String(minor)])));
 }
 
+/**
+ * Fill the empty directory `dst` with a hard-link clone of `src`'s tree, as `cp -a -l src/. dst`: directories made
+ * anew with owner, mode, times and xattrs, everything else linked. The co-process does it with links only, on two
+ * threads (native/fsd-clone.c); without it, cp.
+ */
+export async function linkTree(src: string, dst: string, what: string): Promise<void> {
+  const r = await fsdOrTool(FsdOp.clone, [resolvePath(src), resolvePath(dst)], what, () => runTool("cp", ["-a", "-l", "--", `${src}/.`, dst]));
+  if (r.code !== 0) throw toolFailure(what, r);
+}
+
 /** Copy a tree with everything (owners, modes, times, xattrs, hardlinks, special files): `cp -a src/. dst`. */
 export async function copyTree(src: string, dst: string): Promise<void> {
   await mustRun("cp", ["-a", "--", `${src}/.`, dst], `copying ${src} to ${dst}`);

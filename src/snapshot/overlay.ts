@@ -9,7 +9,7 @@ import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { SnapshotDb } from "./db.js";
 import { SnapshotError } from "./errors.js";
-import { copyTree, mknod, mountFs, mustRun, mustUmount } from "./native.js";
+import { copyTree, linkTree, mknod, mountFs, mustUmount } from "./native.js";
 import type { ApplyTarget, DiffSource, SnapshotInfo, Snapshotter, SnapshotterReport } from "./types.js";
 import { walkUpper } from "./walk.js";
 
@@ -160,7 +160,7 @@ export class OverlaySnapshotter implements Snapshotter {
       throw new SnapshotError("TSB_SNAPSHOT_STATE", `snapshot ${JSON.stringify(from)} has another parent than ${JSON.stringify(key)}`, "clone only a layer made on the same parent");
     }
     const upper = this.#db.path(rec.id, "fs");
-    await mustRun("cp", ["-a", "-l", "--", `${this.#db.path(src.id, "fs")}/.`, upper], `cloning snapshot ${JSON.stringify(from)}`);
+    await linkTree(this.#db.path(src.id, "fs"), upper, `cloning snapshot ${JSON.stringify(from)}`);
     for (const p of remove) {
       if (p === "" || p.startsWith("/") || p.split("/").some((c) => c === ".." || c === "." || c === "")) {
         throw new SnapshotError("TSB_SNAPSHOT_STATE", `cannot remove ${JSON.stringify(p)} from a cloned layer: not a clean relative path`, "this is a bug in the caller");

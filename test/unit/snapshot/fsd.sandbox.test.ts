@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRootless, requireSession } from "../../helpers/session.js";
 import { OverlaySnapshotter, probeOverlay, SnapshotError } from "../../../src/snapshot/index.js";
 import { fsdStatus, resetFsd, startFsd } from "../../../src/snapshot/fsd.js";
-import { mknod, mountFs, mustUmount, readXattrs, readXattrsTree, umountFs, writeXattrs, type XattrMap } from "../../../src/snapshot/native.js";
+import { linkTree, mknod, mountFs, mustUmount, readXattrs, readXattrsTree, umountFs, writeXattrs, type XattrMap } from "../../../src/snapshot/native.js";
 import { overlayOptions } from "../../../src/snapshot/overlay.js";
 import { tmp } from "./tree.js";
 
@@ -239,6 +239,50 @@ describe("tsbuild-fsd co-process", () => {
     withoutTools();
     await expect(mknod(join(root, "p"), "p", 0o600)).rejects.toMatchObject({ code: "TSB_SNAPSHOT_TOOL" });
     resetFsd();
+  });
+
+  it("clones a tree with hard links exactly as cp -a -l does, without spawning cp", async () => {
+    const src = join(fresh(), "src");
+    mkdirSync(join(src, "d/e/f"), { recursive: true });
+    for (let i = 0; i < 300; i++) writeFileSync(join(src, `d/${i % 3 ? "e/" : ""}f${i}`), `${i}\n`);
+    symlinkSync("../nowhere", join(src, "d/link"));
+    symlinkSync("/etc", join(src, "d/e/out")); // never followed
+    expect(await mknod(join(src, "d/wh"), "c", 0)).toMatchObject({ code: 0 });
+    mkdirSync(join(src, "odd"), { mode: 0o700 });
+    chmodSync(join(src, "odd"), 0o2751);
+    lchownSync(join(src, "odd"), 0, 0);
+    await writeXattrs([[join(src, "d/e"), "user.overlay.opaque", Buffer.from("y")], [join(src, "odd"), "user.note", Buffer.from("kept")]]);
+    for (const d of ["d/e/f", "d/e", "d", "odd", "."]) utimesSync(join(src, d), 1_500_000_000, 1_600_000_000 + d.length);
+    const viaCp = join(fresh(), "cp");
+    const viaFsd = join(fresh(), "fsd");
+    mkdirSync(viaCp);
+    mkdirSync(viaFsd);
+    execFileSync("cp", ["-a", "-l", "--", `${src}/.`, viaCp]);
+    withoutTools();
+    await linkTree(src, viaFsd, "cloning");
+    const list = (root: string): string[] => {
+      const out: string[] = [];
+      const walk = (rel: string): void => {
+        for (const n of readdirSync(join(root, rel)).sort()) {
+          const p = rel ? `${rel}/${n}` : n;
+          const st = lstatSync(join(root, p));
+          const same = st.isDirectory() ? `dir mtime ${st.mtimeMs}` : `ino ${st.ino === lstatSync(join(src, p)).ino}`;
+          out.push(`${p} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${same}`);
+          if (st.isDirectory()) walk(p);
+        }
+      };
+      walk("");
+      return out;
+    };
+    expect(list(viaFsd)).toEqual(list(viaCp));
+    expect(list(viaFsd)).toContain("d/link 120777 0:0 ino true");
+    expect(lstatSync(viaFsd).mtimeMs).toBe(lstatSync(viaCp).mtimeMs);
+    const rel = (m: XattrMap, root: string): XattrMap => new Map([...m].map(([k, v]) => [k.slice(root.length), v]));
+    expect(sorted(rel(await readXattrsTree(viaFsd), viaFsd))).toEqual(sorted(rel(await readXattrsTree(viaCp), viaCp)));
+    expect((await readXattrs([join(viaFsd, "d/e")])).get(join(viaFsd, "d/e"))?.get("user.overlay.opaque")?.toString()).toBe("y");
+    // A destination that is not an empty directory's parent: a clear failure naming it.
+    await expect(linkTree(src, join(viaFsd, "missing"), "cloning")).rejects.toMatchObject({ code: "TSB_SNAPSHOT_IO" });
+    await expect(linkTree(src, viaFsd, "cloning")).rejects.toThrow(/cloning failed: .*File exists/);
   });
 
   it("uses the Debian tools when disabled with TSBUILD_FSD=0", async () => {
