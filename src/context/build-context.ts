@@ -80,6 +80,9 @@ export class BuildContext {
   readonly #sums = new Map<string, Promise<Digest>>();
   /** Checksums whose listing was stored this session. */
   readonly #listed = new Set<string>();
+  /** Listings and entry digests of this session by selection key: a COPY asks for both after its checksum. */
+  readonly #lists = new Map<string, Promise<readonly Selection[]>>();
+  readonly #entrySums = new Map<string, Promise<ReadonlyMap<string, string>>>();
   #walkedAll = false;
   #memoHits = 0;
 
@@ -163,9 +166,23 @@ export class BuildContext {
    * files, links and special files by their content digest (as in `checksum`), directories only by their permission
    * bits (their contents are listed themselves). Reuses the digests `checksum` computed.
    */
-  async entryDigests(selector: Selector): Promise<ReadonlyMap<string, string>> {
-    await this.#index.load();
-    return this.#entryDigests(await this.#pick(selector));
+  entryDigests(selector: Selector): Promise<ReadonlyMap<string, string>> {
+    return this.#once(this.#entrySums, selector, async () => {
+      await this.#index.load();
+      return this.#entryDigests(await this.#pick(selector));
+    });
+  }
+
+  /** `compute()` once per selection key in `memo` (a failure is not kept). */
+  #once<T>(memo: Map<string, Promise<T>>, selector: Selector, compute: () => Promise<T>): Promise<T> {
+    const key = selectionKey(selector, this.#tree.ignore.text);
+    let p = memo.get(key);
+    if (p === undefined) {
+      p = compute();
+      memo.set(key, p);
+      p.catch(() => memo.delete(key));
+    }
+    return p;
   }
 
   async #entryDigests(picked: readonly Picked[]): Promise<Map<string, string>> {
@@ -177,15 +194,17 @@ export class BuildContext {
   }
 
   /** The selected entries with their stat, to copy. A wildcard may select nothing (empty array). */
-  async list(selector: Selector): Promise<readonly Selection[]> {
-    const picked = await this.#pick(selector);
-    return Promise.all(
-      picked.map(async (p) => ({
-        source: p.source,
-        root: await this.#entry(p.node, ""),
-        descendants: await Promise.all(Tree.flatten(p.node).map((f) => this.#entry(f.node, f.path))),
-      })),
-    );
+  list(selector: Selector): Promise<readonly Selection[]> {
+    return this.#once(this.#lists, selector, async () => {
+      const picked = await this.#pick(selector);
+      return Promise.all(
+        picked.map(async (p) => ({
+          source: p.source,
+          root: await this.#entry(p.node, ""),
+          descendants: await Promise.all(Tree.flatten(p.node).map((f) => this.#entry(f.node, f.path))),
+        })),
+      );
+    });
   }
 
   /** Why `path` matches nothing: missing, excluded by an ignore line, or outside the context. */
@@ -231,8 +250,8 @@ export class BuildContext {
   async #storeListing(indexDir: string, sum: Digest, picked: readonly Picked[]): Promise<void> {
     if (this.#listed.has(sum)) return;
     this.#listed.add(sum);
-    const digests = await this.#entryDigests(picked);
-    for (const [p, d] of digests) if (d.startsWith("sha256:")) digests.set(p, d.slice(7, 23));
+    const digests = new Map<string, string>();
+    for (const [p, d] of await this.#entryDigests(picked)) digests.set(p, d.startsWith("sha256:") ? d.slice(7, 23) : d);
     await saveListing(indexDir, sum, digests);
   }
 

@@ -57,6 +57,7 @@ export class Tree {
   /** Children of directories under .dockerignore only (the common, memoizable case). */
   readonly #plain = new Map<string, Promise<readonly Node[]>>();
   readonly #digests = new WeakMap<Node, Promise<Digest>>();
+  readonly #files = new WeakMap<Node, Digest>();
 
   constructor(fs: FsView, ignore: IgnoreRules, index: FileIndex) {
     this.#fs = fs;
@@ -157,11 +158,17 @@ export class Tree {
     return p;
   }
 
-  /** A file's digest when its content hash is known without I/O (the common, unchanged case). */
+  /** A file's digest when its content hash is known without I/O (the common, unchanged case). Kept per node. */
   #fileDigest(node: Node): Digest | undefined {
     if (node.type !== "file") return undefined;
-    const sha = this.#index.knownSha(node.contextPath, node.stat);
-    return sha === undefined ? undefined : fileDigest(node.stat.mode, sha);
+    let d = this.#files.get(node);
+    if (d === undefined) {
+      const sha = this.#index.knownSha(node.contextPath, node.stat);
+      if (sha === undefined) return undefined;
+      d = fileDigest(node.stat.mode, sha);
+      this.#files.set(node, d);
+    }
+    return d;
   }
 
   async #digest(node: Node): Promise<Digest> {
