@@ -129,7 +129,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   try {
     const contexts = new Map<string, () => Promise<BuildContext>>();
     const open = (dir: string, dockerfile?: string, scratch = false) => async (): Promise<BuildContext> => {
-      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index"), ...(scratch ? { scratch } : {}) });
+      // Outside the session nothing runs: a context that changed since its last checksum is a miss, not hashed here.
+      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index"), ...(scratch ? { scratch } : {}), ...(opts.sessionless ? { memoOnly: true } : {}) });
       opened.push(ctx);
       return ctx;
     };

@@ -9,7 +9,7 @@ import { sha256, type Digest } from "../util/digest.js";
 import { suggest } from "../util/suggest.js";
 import { cleanPath, matchPath, splitWildcards, BadPatternError } from "./go-path.js";
 import { compilePatterns, loadIgnoreRules, type IgnoreRules, type IgnoreVerdict } from "./dockerignore.js";
-import { ContextExcludedError, ContextNotFoundError, ContextPatternError, ContextRootError } from "./errors.js";
+import { ContextExcludedError, ContextNotFoundError, ContextNotMemoizedError, ContextPatternError, ContextRootError } from "./errors.js";
 import { FileIndex } from "./file-index.js";
 import { FsView } from "./fs-view.js";
 import { saveListing, SelectionMemo } from "./selection-memo.js";
@@ -39,6 +39,11 @@ export interface OpenContextOptions {
    * is new every build; listings for `--explain` are still stored (by checksum). @default false
    */
   readonly scratch?: boolean;
+  /**
+   * Answer checksums only from the memo: a selection whose walk does not match a memoized checksum fails with
+   * ContextNotMemoizedError instead of being hashed (a quick "is everything cached?" probe). @default false
+   */
+  readonly memoOnly?: boolean;
 }
 
 /** Bumped whenever the checksum algorithm changes, so no memo of the old algorithm is reused. */
@@ -60,7 +65,7 @@ export async function openContext(opts: OpenContextOptions): Promise<BuildContex
   });
   const index = await FileIndex.open({ dir: opts.scratch ? undefined : opts.indexDir, root, ...(opts.now ? { now: opts.now } : {}) });
   const memo = opts.memo === false || opts.scratch ? undefined : await SelectionMemo.open(opts.indexDir, root);
-  return new BuildContext(root, ignore, index, opts.concurrency ?? 64, memo, opts.indexDir);
+  return new BuildContext(root, ignore, index, opts.concurrency ?? 64, memo, opts.indexDir, opts.memoOnly ?? false);
 }
 
 interface Picked {
@@ -85,9 +90,11 @@ export class BuildContext {
   readonly #entrySums = new Map<string, Promise<ReadonlyMap<string, string>>>();
   #walkedAll = false;
   #memoHits = 0;
+  readonly #memoOnly: boolean;
 
   /** Use {@link openContext}. */
-  constructor(root: string, ignore: IgnoreRules, index: FileIndex, concurrency: number, memo?: SelectionMemo, indexDir?: string) {
+  constructor(root: string, ignore: IgnoreRules, index: FileIndex, concurrency: number, memo?: SelectionMemo, indexDir?: string, memoOnly = false) {
+    this.#memoOnly = memoOnly;
     this.root = root;
     this.#fs = new FsView(root, concurrency);
     this.#tree = new Tree(this.#fs, ignore, index);
@@ -144,6 +151,7 @@ export class BuildContext {
         return known as Digest;
       }
     }
+    if (this.#memoOnly) throw new ContextNotMemoizedError(selector.path);
     await this.#index.load();
     const sum = await this.#computeChecksum(selector, picked);
     if (fp !== undefined) this.#memo!.set(key, fp, sum);

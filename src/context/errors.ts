@@ -109,3 +109,13 @@ export function describeFsError(err: unknown): string {
       return typeof code === "string" ? `I/O error (${code})` : "I/O error";
   }
 }
+
+/** A checksum a memo-only context (OpenContextOptions.memoOnly) could not answer without hashing. */
+export class ContextNotMemoizedError extends ContextError {
+  constructor(path: string) {
+    super("TSB_CONTEXT_NOT_MEMOIZED", `the checksum of ${JSON.stringify(path)} is not memoized for what the context holds now`, path, {
+      hint: "open the context without memoOnly to hash it",
+    });
+    this.name = "ContextNotMemoizedError";
+  }
+}

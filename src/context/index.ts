@@ -20,6 +20,7 @@ export {
   ContextSymlinkLoopError,
   ContextPatternError,
   ContextReadError,
+  ContextNotMemoizedError,
 } from "./errors.js";
 export { classifyContext, redactUrl, type ContextSource } from "./remote-url.js";
 export { fetchContext, type FetchContextOptions, type FetchedContext } from "./remote.js";

@@ -52,6 +52,27 @@ describe("memoized selection checksums", () => {
     }
   });
 
+  it("memo-only: answers from the memo, and fails instead of hashing when the context changed", async () => {
+    const { root, indexDir } = setup();
+    const probe = async () => {
+      const ctx = await openContext({ root, indexDir, now: later, memoOnly: true });
+      try {
+        return await ctx.checksum({ path: "." });
+      } finally {
+        await ctx.close();
+      }
+    };
+    await expect(probe()).rejects.toMatchObject({ code: "TSB_CONTEXT_NOT_MEMOIZED" }); // nothing memoized yet
+    const first = await sum(root, indexDir);
+    expect(await probe()).toBe(first.digest);
+    writeFileSync(join(root, "a/one.txt"), "changed");
+    await expect(probe()).rejects.toMatchObject({ code: "TSB_CONTEXT_NOT_MEMOIZED", name: "ContextNotMemoizedError" });
+    // The probe hashed nothing: the next full checksum still finds the file changed and hashes it once.
+    const next = await sum(root, indexDir);
+    expect(next.stats.sha256Computed).toBe(1);
+    expect(next.digest).toBe(await fresh(root));
+  });
+
   it("misses on a content change with the same size and mtime within the racy second", async () => {
     const { root, indexDir } = setup();
     const file = join(root, "a/one.txt");
