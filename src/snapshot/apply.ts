@@ -236,8 +236,11 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
       const attrs = new Map<string, Buffer>();
       for (const [k, v] of pax) if (k.startsWith("SCHILY.xattr.") && isPortableXattr(k.slice(13))) attrs.set(k.slice(13), v);
       if (attrs.size > 0) xattrs.set(rel, attrs);
-      if (h.type === "directory") dirTimes.set(rel, h.mtime);
-      else if (h.type !== "link") await lutimes(abs, h.mtime, h.mtime);
+      // a PAX mtime (before 1970, after 2242, sub-second) wins over the header's
+      const paxTime = pax.has("mtime") ? Number(pax.get("mtime")!.toString()) : NaN;
+      const mtime = Number.isFinite(paxTime) ? new Date(paxTime * 1000) : h.mtime;
+      if (h.type === "directory") dirTimes.set(rel, mtime);
+      else if (h.type !== "link") await lutimes(abs, mtime, mtime);
     } catch (e) {
       entry.destroy();
       if (e instanceof LayerError) throw e;

@@ -38,6 +38,8 @@ export interface ExportOptions {
 }
 
 const MAX_OCTAL_ID = 0o777777;
+/** The largest mtime an 11-digit ustar field holds (2242); earlier than 1970 or later goes into a PAX record. */
+const MAX_OCTAL_MTIME = 0o77777777777;
 
 /**
  * Whether a layer tar records the extended attribute `name`: only `security.capability`, as Docker's exporters
@@ -45,6 +47,12 @@ const MAX_OCTAL_ID = 0o777777;
  */
 export function isLayerXattr(name: string): boolean {
   return name === "security.capability";
+}
+
+/** An entry's mtime in whole seconds, rounded down (before 1970 too), as Go's archive/tar writes it. */
+export function mtimeSeconds(st: { readonly mtimeNs: bigint }): number {
+  const ns = 1_000_000_000n;
+  return Number(st.mtimeNs / ns - (st.mtimeNs % ns < 0n ? 1n : 0n));
 }
 
 /** One PAX record: "<len> <key>=<value>\n" where len counts the whole record. */
@@ -155,6 +163,11 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
         real[k] = MAX_OCTAL_ID;
       }
     }
+    const secs = Math.floor((header.mtime?.getTime() ?? 0) / 1000);
+    if (secs < 0 || secs > MAX_OCTAL_MTIME) {
+      records.push(paxRecord("mtime", Buffer.from(String(secs))));
+      real.mtime = new Date(0);
+    }
     for (const name of [...(xattrs?.keys() ?? [])].filter(isLayerXattr).sort()) records.push(paxRecord(`SCHILY.xattr.${name}`, xattrs!.get(name)!));
     if (records.length > 0) rawPax.set(real, Buffer.concat(records));
     return real;
@@ -174,7 +187,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
     const st = e.stat;
     const base: Headers = {
       name: e.path, mode: Number(st.mode & 0o7777n) || MODE_ZERO, uid: Number(st.uid), gid: Number(st.gid),
-      mtime: clamp(Number(st.mtimeMs / 1000n)), size: 0,
+      mtime: clamp(mtimeSeconds(st)), size: 0,
     };
     const xattrs = source.xattrs.get(e.path);
     const abs = join(source.root, e.path);

@@ -10,7 +10,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { Readable, type Writable } from "node:stream";
 import tar from "tar-stream";
-import { isLayerXattr, writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
+import { isLayerXattr, mtimeSeconds, writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
 import { parsePax } from "./layer-stream.js";
 import type { DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
@@ -107,7 +107,7 @@ export function indexTar(path: string): Map<string, OldEntry> | undefined {
       const xattrs = new Map<string, Buffer>();
       for (const [k, v] of pax ?? []) if (k.startsWith("SCHILY.xattr.")) xattrs.set(k.slice(13), v);
       const num = (k: string, v: number): number => (pax?.has(k) ? Number(pax.get(k)!.toString("latin1")) : v);
-      out.set(name, { start, end: pos, mode, uid: num("uid", uid), gid: num("gid", gid), mtime, size, xattrs });
+      out.set(name, { start, end: pos, mode, uid: num("uid", uid), gid: num("gid", gid), mtime: num("mtime", mtime), size, xattrs });
     }
   } finally {
     closeSync(fd);
@@ -149,7 +149,7 @@ export function planSplice(source: DiffSource, oldTar: string, changed: Readonly
     let o: OldEntry | undefined;
     if (e.kind === "entry" && e.stat.isFile() && !changed.has(e.path)) {
       const st = e.stat;
-      const sec = Number(st.mtimeMs / 1000n);
+      const sec = mtimeSeconds(st);
       o = old.get(e.path);
       if (o && !(o.mode === Number(st.mode & 0o7777n) && o.uid === Number(st.uid) && o.gid === Number(st.gid) && o.size === Number(st.size)
         && o.mtime === (epoch !== undefined && sec > epoch ? epoch : sec) && sameXattrs(o.xattrs, source.xattrs.get(e.path)))) o = undefined;
