@@ -133,12 +133,15 @@ export async function listLayer(buf) {
       continue;
     }
     const type = TYPES[h.type] ?? `unknown:${h.type}`;
-    const e = { path, type, mode: (h.mode & 0o7777).toString(8).padStart(4, "0"), uid: h.uid, gid: h.gid };
+    // tar-stream applies PAX path and linkpath only: uid, gid and mtime records (large ids, mtimes before 1970 or
+    // past 2242, which ustar fields cannot hold) win over the header fields here.
+    const pax = (k) => (h.pax?.[k] !== undefined && Number.isFinite(Number(h.pax[k])) ? Number(h.pax[k]) : undefined);
+    const e = { path, type, mode: (h.mode & 0o7777).toString(8).padStart(4, "0"), uid: pax("uid") ?? h.uid, gid: pax("gid") ?? h.gid };
     if (type === "file") Object.assign(e, { size: data.length, sha256: createHash("sha256").update(data).digest("hex") });
     if (type === "symlink") e.link = h.linkname;
     if (type === "hardlink") e.link = normPath(h.linkname);
     if (type === "char" || type === "block") Object.assign(e, { devmajor: h.devmajor, devminor: h.devminor });
-    e.mtime = mtimeClass(h.mtime ?? new Date(0));
+    e.mtime = mtimeClass(pax("mtime") !== undefined ? new Date(pax("mtime") * 1000) : (h.mtime ?? new Date(0)));
     const xattrs = Object.entries(h.pax ?? {}).filter(([k]) => k.startsWith("SCHILY.xattr."));
     if (xattrs.length) e.xattrs = Object.fromEntries(xattrs.map(([k, v]) => [k.slice(13), v]).sort(([a], [b]) => (a < b ? -1 : 1)));
     out.push(e);
