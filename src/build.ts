@@ -312,7 +312,7 @@ function fsResult(r: OpResult): BuildRef {
   return r.ref;
 }
 
-/** Mark vertices that must ignore the cache: all with --no-cache, or those of the --no-cache-filter stages. */
+/** Mark vertices that must ignore the cache: all with --no-cache, or the RUN steps of the --no-cache-filter stages. */
 function applyNoCache(root: GraphSolverVertex, compiled: CompileResult, opts: BuildOptions): GraphSolverVertex {
   const filter = new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase()));
   if (!opts.noCache && filter.size === 0) return root;
@@ -329,7 +329,9 @@ function applyNoCache(root: GraphSolverVertex, compiled: CompileResult, opts: Bu
     const known = memo.get(v.digest);
     if (known) return known;
     const stage = /^\[([^\s\]]+) \d+\/\d+\]/.exec(v.name)?.[1];
-    const ignore = opts.noCache || (stage !== undefined && names.has(stage));
+    // As BuildKit: the filter re-runs a stage's RUN steps (never the shared FROM or file ops themselves); the steps
+    // after them miss because their input was re-run (the solver's rule for ignore-cache inputs).
+    const ignore = opts.noCache || (stage !== undefined && names.has(stage) && v.vertex.op.kind === "exec");
     const out: GraphSolverVertex = Object.freeze({ ...v, inputs: v.inputs.map(visit), ...(ignore ? { ignoreCache: true } : {}) });
     memo.set(v.digest, out);
     return out;

@@ -175,7 +175,7 @@ function explainStep(
   if (s.ignoredCache) {
     return current.noCache
       ? [{ cause: "no-cache", text: "--no-cache: the cache was not used" }]
-      : [{ cause: "no-cache-filter", text: `--no-cache-filter ${current.noCacheFilter.join(",")}: the cache was not used for this stage` }];
+      : [{ cause: "no-cache-filter", text: `--no-cache-filter ${current.noCacheFilter.join(",")}: the cache was not used for this stage or for a stage it uses` }];
   }
   if (!previous || !match) return [{ cause: "first-build", text: "first build of this Dockerfile and context (no earlier build record)" }];
   if (previous.steps.some((p) => p.cacheKey === s.cacheKey)) {

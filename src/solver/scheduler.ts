@@ -27,6 +27,12 @@ class Solve<R> {
   readonly #outcomes: VertexOutcome[] = [];
   /** Vertices whose key was asked for, by digest (to report those never evaluated). */
   readonly #keyed = new Map<string, SolverVertex>();
+  /**
+   * Vertices that may not load from the cache: `ignoreCache` ones, and those with an input keyed by definition
+   * (not content) that may not either — a consumer must not match a record through an input forced to re-run
+   * (BuildKit's rule), or `--no-cache-filter` on a stage used only by later, cached steps would change nothing.
+   */
+  readonly #uncached = new Set<string>();
   #firstError: unknown;
 
   constructor(opts: SolveOptions<R>) {
@@ -118,6 +124,7 @@ class Solve<R> {
         return { inputKey, contentDigest, selector: dep.selector };
       }),
     );
+    if (v.ignoreCache || deps.some((d, i) => d.contentDigest === undefined && this.#uncached.has(v.inputs[i]!.digest))) this.#uncached.add(v.digest);
     const key = computeCacheKey(cm.opDigest, deps);
     return { key, opDigest: cm.opDigest, deps, explain: cm.explain };
   }
@@ -136,7 +143,8 @@ class Solve<R> {
     const record = await this.#key(v);
     this.#checkAborted();
     const info = this.#info(v);
-    if (!v.ignoreCache) {
+    const uncached = this.#uncached.has(v.digest);
+    if (!uncached) {
       const hit = await this.#opts.cache.load(record.key as Digest, this.#abort.signal);
       if (hit !== undefined) {
         this.#progress({ type: "vertex.cached", vertex: info, time: Date.now() });
@@ -171,7 +179,7 @@ class Solve<R> {
     // The queue's signal drops a heavy op that has not started; one that has started is tracked itself, because the
     // queue rejects its promise at the abort while the op may still be cleaning up (unmounts, snapshot removal).
     const out = op.heavy ? await this.#queue.add(() => this.#track(exec()), { signal: this.#abort.signal }) : await exec();
-    this.#outcomes.push({ digest: v.digest, name: v.name, cacheKey: record.key, cached: false, record, ...(v.ignoreCache ? { ignoredCache: true } : {}) });
+    this.#outcomes.push({ digest: v.digest, name: v.name, cacheKey: record.key, cached: false, record, ...(uncached ? { ignoredCache: true } : {}) });
     return out as R;
   }
 

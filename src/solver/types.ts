@@ -87,7 +87,10 @@ export interface VertexOutcome {
   readonly cacheKey: Digest;
   readonly cached: boolean;
   readonly record: CacheKeyRecord;
-  /** Set when the vertex skipped the cache lookup (`ignoreCache`: `--no-cache`, `--no-cache-filter`). */
+  /**
+   * Set when the vertex skipped the cache lookup: `ignoreCache` (`--no-cache`, `--no-cache-filter`), or an input
+   * keyed by definition skipped it.
+   */
   readonly ignoredCache?: true;
 }
 

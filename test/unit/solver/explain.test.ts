@@ -98,7 +98,7 @@ describe("explainMisses", () => {
   it("names --no-cache and --no-cache-filter", () => {
     const nc = (r: BuildRecord, o: Partial<BuildRecord>): BuildRecord => record(r.steps.map((s) => (s.record.explain?.local ? s : { ...s, ignoredCache: true as const })), { argNames: r.argNames, ...o });
     expect(reasons(nc(chain(), { noCache: true }), chain())["[4/4] RUN make"]).toBe("--no-cache: the cache was not used");
-    expect(reasons(nc(chain(), { noCacheFilter: ["stage-0"] }), chain())["[4/4] RUN make"]).toBe("--no-cache-filter stage-0: the cache was not used for this stage");
+    expect(reasons(nc(chain(), { noCacheFilter: ["stage-0"] }), chain())["[4/4] RUN make"]).toBe("--no-cache-filter stage-0: the cache was not used for this stage or for a stage it uses");
   });
 
   it("says first build without a previous record, and pruned when the same key existed before", () => {

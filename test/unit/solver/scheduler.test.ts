@@ -166,6 +166,24 @@ describe("solver scheduler", () => {
     expect(r.execs).toEqual(["a"]);
   });
 
+  it("an ignoreCache input makes its consumers run too, unless they key by its content (--no-cache-filter)", async () => {
+    const cache = new FakeCache();
+    const chain = (ignore: boolean, contentTop = false): FakeVertex =>
+      v("top", [v("mid", [v("base", [], { seed: "b", ...(ignore ? { ignoreCache: true } : {}) })], { seed: "m" })], { seed: "t", contentDep: contentTop });
+    await solve(chain(false), { resolver: new FakeResolver(), cache });
+    const r = new FakeResolver();
+    const out = await solve(chain(true), { resolver: r, cache });
+    // Without the rule, "top" hits by its definition key and "base" never runs: the filter would change nothing.
+    expect(r.execs.sort()).toEqual(["base", "mid", "top"]);
+    expect(out.vertices.filter((o) => o.ignoredCache).map((o) => o.name).sort()).toEqual(["vertex base", "vertex mid", "vertex top"]);
+    // A consumer keyed by the content of a re-run input hits when that content did not change.
+    await solve(chain(false, true), { resolver: new FakeResolver(), cache });
+    const r2 = new FakeResolver();
+    const out2 = await solve(chain(true, true), { resolver: r2, cache });
+    expect(r2.execs.sort()).toEqual(["base", "mid"]);
+    expect(out2.vertices.find((o) => o.name === "vertex top")?.cached).toBe(true);
+  });
+
   it("the first failure cancels the rest and waits for them to stop", async () => {
     const slow = v("slow", [], { delay: 5000 });
     const bad = v("bad", [], { delay: 20, fail: "exit code 2" });
