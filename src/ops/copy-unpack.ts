@@ -19,6 +19,7 @@ import { cleanAbs, components, lstatOrNull, resolveInRoot } from "./file-root-pa
 import { imagePath, mkdirAll, type CopyTarget } from "./copy-apply.js";
 import { isPortableXattr, writeXattrs } from "../snapshot/index.js";
 import { decompress, detectCompression, isTarHeader, type Compression } from "../util/archive-stream.js";
+import { sparseMember, writeSparse } from "./tar-sparse.js";
 
 const run = promisify(execFile);
 
@@ -94,7 +95,11 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: Compressi
       t.signal?.throwIfAborted();
       const h = entry.header;
       try {
-        const rel = entryRel(h.name);
+        // tar-stream reads PAX path and linkpath only; mtime (sub-second), uid and gid records win over the header.
+        const pax = (h.pax ?? {}) as Readonly<Record<string, string | undefined>>;
+        const regular = h.type === "file" || h.type === "contiguous-file" || h.type === null || h.type === undefined;
+        const sparse = regular ? sparseMember(pax) : undefined;
+        const rel = entryRel(sparse?.name ?? h.name);
         if (rel === "") continue;
         const dir = await resolveInRoot(dest, posix.dirname(rel));
         await mkdirAll(dest, dir.path, 0o755);
@@ -107,8 +112,6 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: Compressi
           existing = null;
         }
         const mode = (h.mode ?? 0o644) & 0o7777;
-        // tar-stream reads PAX path and linkpath only; mtime (sub-second), uid and gid records win over the header.
-        const pax = (h.pax ?? {}) as Readonly<Record<string, string | undefined>>;
         const mtime = pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : (h.mtime ?? new Date(0));
         const uid = pax.uid !== undefined && /^[0-9]+$/.test(pax.uid) ? Number(pax.uid) : (h.uid ?? 0);
         const gid = pax.gid !== undefined && /^[0-9]+$/.test(pax.gid) ? Number(pax.gid) : (h.gid ?? 0);
@@ -121,7 +124,8 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: Compressi
           case "contiguous-file":
           case null:
           case undefined:
-            await pipeline(entry, createWriteStream(path, { flags: "wx", mode: mode & 0o777 }));
+            if (sparse) await writeSparse(entry as AsyncIterable<Buffer>, path, mode & 0o777, sparse);
+            else await pipeline(entry, createWriteStream(path, { flags: "wx", mode: mode & 0o777 }));
             break;
           case "symlink": {
             const target = h.linkname ?? "";
