@@ -23,6 +23,9 @@ import { sparseMember, writeSparse } from "./tar-sparse.js";
 
 const run = promisify(execFile);
 
+/** tar-stream's extract options, with the one its typings leave out. */
+type ExtractOptions = NonNullable<Parameters<typeof tar.extract>[0]> & { readonly allowUnknownFormat?: boolean };
+
 /** The decompressed bytes of `file`. */
 function decompressFile(file: string, kind: Compression): Promise<Readable> {
   return decompress(createReadStream(file), kind, {
@@ -84,7 +87,9 @@ function entryRel(name: string): string {
 export async function unpackArchive(t: CopyTarget, file: string, kind: Compression, destPath: string): Promise<void> {
   const dest = (await resolveInRoot(t.root, cleanAbs(destPath))).path;
   await mkdirAll(t.root, dest, 0o755, t.owner);
-  const extract = tar.extract();
+  // Go's archive/tar reads V7 tars (no ustar magic, valid checksum) too; tar-stream needs telling.
+  const options: ExtractOptions = { allowUnknownFormat: true };
+  const extract = tar.extract(options);
   const source = await decompressFile(file, kind);
   const feeding = pipeline(source, extract).catch((err: unknown) => {
     throw new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot read archive ${posix.basename(file)}: ${(err as Error).message}`, { cause: err, hint: "the archive is corrupt or truncated" });

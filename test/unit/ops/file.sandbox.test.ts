@@ -14,18 +14,19 @@ import { EMPTY_REF } from "../../../src/cache/index.js";
 import type { OpResult } from "../../../src/ops/types.js";
 import { cacheOf, copyCtx, dumpTree, fileVertex, makeContext, openHarness, runFileOp, statIn, type Harness } from "./file-harness.js";
 
-/** A tar made by GNU tar from a small staged tree (numeric owners 0:0 except `owned`, 1000:50). */
-async function stagedTar(dir: string): Promise<string> {
+/** A tar made by GNU tar from a small staged tree (numeric owners 0:0 except `owned`, 1000:50), GNU or `format`. */
+async function stagedTar(dir: string, format?: string): Promise<string> {
   const stage = join(dir, "stage");
+  const fmt = format ? [`--format=${format}`] : [];
   await mkdir(join(stage, "pkg/bin"), { recursive: true });
   await writeFile(join(stage, "pkg/bin/run"), "#!/bin/sh\n");
   await chmod(join(stage, "pkg/bin/run"), 0o755);
   await writeFile(join(stage, "pkg/owned"), "o");
-  execFileSync("ln", ["-s", "bin/run", join(stage, "pkg/link")]);
+  execFileSync("ln", ["-sfn", "bin/run", join(stage, "pkg/link")]);
   await utimes(join(stage, "pkg/owned"), 1_500_000_000, 1_500_000_000);
-  const out = join(dir, "pkg.tar");
-  execFileSync("tar", ["--sort=name", "--numeric-owner", "--owner=0", "--group=0", "-C", stage, "-cf", out, "pkg/bin", "pkg/link"]);
-  execFileSync("tar", ["--numeric-owner", "--owner=1000", "--group=50", "-C", stage, "-rf", out, "pkg/owned"]);
+  const out = join(dir, `pkg${format ? `-${format}` : ""}.tar`);
+  execFileSync("tar", [...fmt, "--sort=name", "--numeric-owner", "--owner=0", "--group=0", "-C", stage, "-cf", out, "pkg/bin", "pkg/link"]);
+  execFileSync("tar", [...fmt, "--numeric-owner", "--owner=1000", "--group=50", "-C", stage, "-rf", out, "pkg/owned"]);
   return out;
 }
 
@@ -53,6 +54,8 @@ describe("ADD, mkdir, mkfile, rm and cache keys (file op)", () => {
     const ctxDir = join(dir, "ctx");
     await mkdir(ctxDir);
     await writeFile(join(ctxDir, "pkg.tar"), await readFile(plain));
+    // V7: no ustar magic, directories named with a trailing `/` (Go's archive/tar reads it, so moby's untar does)
+    await writeFile(join(ctxDir, "pkg-v7.tar"), await readFile(await stagedTar(dir, "v7")));
     for (const [tool, ext] of [["gzip", "gz"], ["xz", "xz"], ["bzip2", "bz2"], ["zstd", "zst"]] as const) {
       // Names that do not tell the format: detection is by content.
       await writeFile(join(ctxDir, `pkg-${ext}.bin`), execFileSync(tool, ["-c", plain]));
@@ -87,7 +90,7 @@ describe("ADD, mkdir, mkfile, rm and cache keys (file op)", () => {
     "pkg/owned": 'file 644 1000:50 "o"',
   };
 
-  it.each(["pkg.tar", "pkg-gz.bin", "pkg-xz.bin", "pkg-bz2.bin", "pkg-zst.bin"])("ADD extracts %s (format detected by content)", async (name) => {
+  it.each(["pkg.tar", "pkg-gz.bin", "pkg-xz.bin", "pkg-bz2.bin", "pkg-zst.bin", "pkg-v7.tar"])("ADD extracts %s (format detected by content)", async (name) => {
     const ref = await runFileOp(h, [copyCtx(`/${name}`, "/opt/", { unpack: true })], { ctx: await ctx() });
     expect(await dumpTree(h, ref, "/opt")).toEqual(pkgTree);
     expect((await statIn(h, ref, "/opt/pkg/owned"))!.mtimeMs).toBe(1_500_000_000_000);
