@@ -74,6 +74,24 @@ describe.each(["overlay", "copy"] as const)("%s driver", (driver) => {
     expect(items.map((i) => `${i.header.name} ${(i.header.mode ?? -1).toString(8)}`)).toEqual(["z/ 0", "z/f 0"]);
   });
 
+  it("writes small and big files byte for byte, and fails clearly on a file that changed size under it", async () => {
+    await s.prepare("sizes", "base");
+    const p = await s.mount("sizes");
+    sh("mkdir s; head -c 262144 /dev/urandom > s/edge; head -c 262145 /dev/urandom > s/over; echo tiny > s/tiny; : > s/empty", p);
+    await s.commit("sizes");
+    const diff = await s.diff("sizes");
+    const file = join(root, "sizes.tar");
+    await exportLayer(diff, file, { compression: "none" });
+    const items = await readTar(readFileSync(file));
+    const lp = diff.root;
+    for (const n of ["edge", "over", "tiny", "empty"]) {
+      expect(items.find((i) => i.header.name === `s/${n}`)?.body.equals(readFileSync(join(lp, "s", n)))).toBe(true);
+    }
+    // Written behind the snapshot's back after the walk: the export names the file instead of writing a bad tar.
+    sh("echo longer-now >> s/tiny", lp);
+    await expect(exportLayer(diff, join(root, "sizes2.tar"), { compression: "none" })).rejects.toMatchObject({ code: "TSB_LAYER_EXPORT", message: expect.stringContaining('"s/tiny"') });
+  });
+
   it("a layer applied onto the base and diffed again gives the same entries", async () => {
     const file = join(root, "layer2.tar");
     await exportLayer(await s.diff("c4"), file, { compression: "none" });
