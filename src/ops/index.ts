@@ -3,7 +3,7 @@
  * merge (COPY --link), file ops — plus the resolver that hands them to the solver, the cache store of their
  * results and base-image resolution (local image db, then registry). Ops never parse Dockerfiles or render progress.
  */
-export type { OpDeps, OpResult, SecretSource, ImageResolveOptions } from "./types.js";
+export type { OpDeps, OpResult, SecretSource, SshSource, ImageResolveOptions } from "./types.js";
 export { ExecError, OpsError, type OpsErrorCode } from "./errors.js";
 export { toSolverGraph, createOpResolver, type GraphSolverVertex, type FileOpFactory, type OpEnv, type OpResolverOptions } from "./resolver.js";
 export { createOpCacheStore } from "./cache-store.js";

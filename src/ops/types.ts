@@ -28,6 +28,16 @@ export interface SecretSource {
   read(): Promise<Buffer>;
 }
 
+/**
+ * An ssh agent forwarded with `--ssh ID[=SOCKET]`: RUN --mount=type=ssh,id=ID reaches it through a private proxy
+ * socket. The socket path is the user's: it never goes into a cache key, a log or the build output.
+ */
+export interface SshSource {
+  readonly id: string;
+  /** Absolute path of the agent's unix socket. */
+  readonly socket: string;
+}
+
 /** How a base image is looked up: local image db first (unless pull), then the registry. */
 export interface ImageResolveOptions {
   /** Always ask the registry for the newest digest (`--pull`). */
@@ -49,6 +59,8 @@ export interface OpDeps {
   /** Named local contexts (`context` is the main one). Opened lazily by build.ts. */
   readonly contexts: ReadonlyMap<string, () => Promise<BuildContext>>;
   readonly secrets: ReadonlyMap<string, SecretSource>;
+  /** Forwarded ssh agents by id (`--ssh`); none when absent. */
+  readonly ssh?: ReadonlyMap<string, SshSource>;
   readonly imageResolve: ImageResolveOptions;
   /** SOURCE_DATE_EPOCH, when set: clamps timestamps of files the build creates. */
   readonly sourceDateEpoch?: number;
