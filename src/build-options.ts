@@ -1,13 +1,15 @@
 /**
  * Parsing of the build flags a `docker buildx build` user types that are not the exporter's (`-o` is parsed by
- * src/exporter): `--secret`, `--build-context`, `--label`, `--add-host`. Pure functions; errors are UsageErrors.
+ * src/exporter): `--secret`, `--ssh`, `--build-context`, `--label`, `--add-host`. Pure functions (`--ssh` stats the
+ * paths it is given); errors are UsageErrors, except an agent socket that cannot be used (TSB_SSH_AGENT, exit 1).
  */
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { UsageError } from "./errors.js";
+import { TsbuildError, UsageError } from "./errors.js";
 import type { ExtraHost } from "./graph/index.js";
-import type { SecretSource } from "./ops/index.js";
+import type { SecretSource, SshSource } from "./ops/index.js";
 import type { Digest } from "./util/digest.js";
 
 /** Split `k=v,k2=v2` (buildx CSV flag syntax, with "…" quoting of whole fields). */
@@ -88,6 +90,67 @@ export function parseSecret(value: string, env: NodeJS.ProcessEnv, cwd = process
       }
     },
   };
+}
+
+const SSH_USAGE = "use --ssh default (your agent, from $SSH_AUTH_SOCK) or --ssh ID=SOCKET";
+
+/**
+ * `--ssh default|ID[=SOCKET]` (repeatable), as buildx: without a path the agent is `$SSH_AUTH_SOCK`. Only agent
+ * sockets are taken: a key file (which buildx loads into an in-memory agent) is refused with how to add it to an
+ * agent. Messages name the path only as the user typed it (`$SSH_AUTH_SOCK` for the variable's value).
+ */
+export function parseSsh(values: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): SshSource[] {
+  const out: SshSource[] = [];
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const id = (eq < 0 ? value : value.slice(0, eq)).trim();
+    if (!id || /[\s,]/.test(id)) throw new UsageError(`invalid --ssh ${JSON.stringify(value)}: missing or bad id`, { hint: SSH_USAGE });
+    if (out.some((s) => s.id === id)) throw new UsageError(`--ssh ${JSON.stringify(id)} is given twice`, { hint: "give each ssh id once" });
+    const paths = eq < 0 ? [] : value.slice(eq + 1).split(",").map((p) => p.trim()).filter(Boolean);
+    if (eq >= 0 && paths.length === 0) throw new UsageError(`invalid --ssh ${JSON.stringify(value)}: no socket after '='`, { hint: SSH_USAGE });
+    if (paths.length === 0) {
+      const sock = env.SSH_AUTH_SOCK;
+      if (!sock) {
+        throw new SshAgentError(`--ssh ${id}: SSH_AUTH_SOCK is not set, so there is no ssh agent to forward`, {
+          hint: "start an agent (eval $(ssh-agent); ssh-add) or give its socket: --ssh ID=SOCKET",
+        });
+      }
+      out.push({ id, socket: agentSocket(resolve(cwd, sock), "$SSH_AUTH_SOCK", id) });
+      continue;
+    }
+    const sockets = paths.map((p) => agentSocket(resolve(cwd, p), p, id));
+    if (sockets.length > 1) throw new UsageError(`--ssh ${id}: only one agent socket per id`, { hint: "put every key in one agent, or use one id per agent" });
+    out.push({ id, socket: sockets[0]! });
+  }
+  return out;
+}
+
+/** The agent socket at `path` (shown as `shown`), or an SshAgentError saying why it cannot be used. */
+function agentSocket(path: string, shown: string, id: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new SshAgentError(`--ssh ${id}: cannot use ${shown} (${code === "ENOENT" ? "no such file" : code})`, {
+      hint: shown === "$SSH_AUTH_SOCK" ? "the agent is gone: start one (eval $(ssh-agent); ssh-add)" : "give the path of a running ssh agent's socket",
+    });
+  }
+  if (st.isSocket()) return path;
+  if (st.isFile()) {
+    throw new SshAgentError(`--ssh ${id}: ${shown} is a file, not an agent socket: tsbuild forwards ssh agents only, not key files`, {
+      hint: `load the key into an agent (eval $(ssh-agent); ssh-add ${shown}) and pass --ssh ${id} (or --ssh ${id}=SOCKET)`,
+    });
+  }
+  throw new SshAgentError(`--ssh ${id}: ${shown} is not an ssh agent socket`, { hint: "give the path of a running ssh agent's socket" });
+}
+
+/** An ssh agent that cannot be forwarded (`TSB_SSH_AGENT`; the CLI exits 1, as buildx does). */
+export class SshAgentError extends TsbuildError {
+  constructor(message: string, options: { readonly hint: string }) {
+    super("TSB_SSH_AGENT", message, options);
+    this.name = "SshAgentError";
+  }
 }
 
 /** A named context: `--build-context name=DIR` (local), `name=docker-image://REF`, `name=oci-layout://DIR[:TAG]`. */

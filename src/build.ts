@@ -14,7 +14,7 @@ import { createSandbox, currentSession } from "./executor/index.js";
 import { buildMetadata, defaultCompression, exportOutputs, writeIidFile, writeMetadataFile, type ExportResult, type OutputSpec } from "./exporter/index.js";
 import { compileText, parsePlatform, type CompileResult } from "./frontend/index.js";
 import { openImageStore, parseReference, type Descriptor } from "./image/index.js";
-import { asImageMetaResolver, createFileOp, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource } from "./ops/index.js";
+import { asImageMetaResolver, createFileOp, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource, type SshSource } from "./ops/index.js";
 import { noProgress, type ProgressSink } from "./progress/events.js";
 import { openRegistry, type Registry } from "./registry/index.js";
 import { createSnapshotter, SessionlessSnapshotter } from "./snapshot/index.js";
@@ -53,6 +53,8 @@ export interface BuildOptions {
   /** Always resolve base images in the registry. */
   readonly pull?: boolean;
   readonly secrets?: readonly SecretSource[];
+  /** ssh agents for RUN --mount=type=ssh (`--ssh`), by id. */
+  readonly ssh?: readonly SshSource[];
   /** Default network of RUN steps. */
   readonly network?: "default" | "none" | "host";
   /** /etc/hosts entries of every RUN (`--add-host NAME:IP`). */
@@ -152,6 +154,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       gidMap: session.gidMap,
       contexts,
       secrets: new Map((opts.secrets ?? []).map((s) => [s.id, s])),
+      ssh: new Map((opts.ssh ?? []).map((s) => [s.id, s])),
       imageResolve: { pull: opts.pull ?? false },
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
       cacheMountsDir: join(layout.cache, "mounts"),

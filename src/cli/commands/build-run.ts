@@ -23,6 +23,7 @@ export interface BuildCliArgs {
   readonly "no-cache-filter"?: string | readonly string[];
   readonly pull: boolean;
   readonly secret?: string | readonly string[];
+  readonly ssh?: string | readonly string[];
   readonly network?: string;
   readonly "add-host"?: string | readonly string[];
   readonly provenance?: string;
@@ -77,7 +78,7 @@ async function stdinDockerfile(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise
 export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): Promise<Omit<BuildOptions, "progress" | "signal">> {
   const { parseBuildArgs } = await import("./dockerfile-input.js");
   const stdin = a.file === "-" || a.context === "-" ? await stdinDockerfile(a, env) : undefined;
-  const { parseSecret, parseBuildContext, parseLabels, parseExtraHost } = await import("../../build-options.js");
+  const { parseSecret, parseSsh, parseBuildContext, parseLabels, parseExtraHost } = await import("../../build-options.js");
   const { parseOutputSpecs } = await import("../../exporter/index.js");
   const { parseCacheExportSpec, parseCacheImportSpec } = await import("../../cache/remote/index.js");
   const network = a.network ?? "default";
@@ -114,6 +115,7 @@ export async function toBuildOptions(a: BuildCliArgs, env: NodeJS.ProcessEnv): P
     noCacheFilter: list(a["no-cache-filter"]).flatMap((s) => s.split(",")).filter(Boolean),
     pull: a.pull,
     secrets: list(a.secret).map((s) => parseSecret(s, env)),
+    ssh: parseSsh(list(a.ssh), env),
     network: network as "default" | "none" | "host",
     extraHosts: list(a["add-host"]).map((h) => parseExtraHost(h)),
     labels: parseLabels(list(a.label)),

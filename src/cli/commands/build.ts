@@ -39,6 +39,7 @@ export const command: CommandModule<object, any> = {
       .option("no-cache-filter", { type: "string", requiresArg: true, describe: "Do not use the cache for these stages (comma-separated or repeated)" })
       .option("pull", { type: "boolean", default: false, describe: "Always look up the newest base images in their registries" })
       .option("secret", { type: "string", requiresArg: true, describe: "Secret for RUN --mount=type=secret (id=ID,src=PATH or id=ID,env=VAR)" })
+      .option("ssh", { type: "string", requiresArg: true, describe: "SSH agent for RUN --mount=type=ssh (default|ID[=SOCKET]; default is $SSH_AUTH_SOCK); repeatable" })
       .option("network", { type: "string", requiresArg: true, describe: "Default network of RUN steps: default, none or host" })
       // `docker build` flags of the classic builder that BuildKit accepts and ignores: no build container is kept.
       .option("rm", { type: "boolean", describe: "Accepted for docker build command lines; no effect (nothing is kept)" })
