@@ -2,6 +2,7 @@
  * Shared fixture of the file-op tests: a temp tsbuild root with a real snapshotter, a busybox base layer, build
  * contexts made on disk, and a tree dump of a result (paths, types, modes, owners, contents, link targets).
  */
+import { afterAll } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -55,9 +56,16 @@ export async function openHarness(extra: Partial<OpDeps> = {}): Promise<Harness>
 /** A context file: content (mode 0644), or a full spec. */
 export type CtxFile = string | { readonly content?: string; readonly mode?: number; readonly link?: string; readonly dir?: true; readonly hardlinkOf?: string; readonly mtime?: number };
 
-/** Make a context directory from a file table and open it. */
+/** Context directories made by makeContext in this test file, removed after its tests. */
+const contexts: string[] = [];
+afterAll(async () => {
+  for (const d of contexts.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** Make a context directory from a file table and open it (removed after the test file's tests). */
 export async function makeContext(files: Readonly<Record<string, CtxFile>>, dockerignore?: string): Promise<{ root: string; ctx: BuildContext }> {
   const root = await mkdtemp(join(tmpdir(), "tsb-fileop-ctx-"));
+  contexts.push(root);
   for (const [p, spec] of Object.entries(files)) {
     const abs = join(root, p);
     await mkdir(dirname(abs), { recursive: true });

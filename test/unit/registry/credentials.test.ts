@@ -1,5 +1,5 @@
-import { describe, it, expect, beforeEach } from "@jest/globals";
-import { mkdtemp, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { describe, it, expect, afterEach, beforeEach } from "@jest/globals";
+import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DockerCredentials, configKey, eraseCredentials, hostOfKey, storeCredentials } from "../../../src/registry/credentials.js";
@@ -8,6 +8,9 @@ let dir: string;
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "tsbuild-creds-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe("credentials", () => {
