@@ -73,17 +73,27 @@ function lstatOrUndefined(path: string): BigIntStats | undefined {
  */
 export async function walkUpper(upper: string, lower?: string): Promise<DiffSource> {
   const abs = await readXattrsTree(upper);
+  // Entries are made in layer order (see DiffSource.entries): per directory, its opaque marker, then the whiteouts
+  // by name, then every other child by name, each followed by what is below it. No sort of the whole list.
   const entries: DiffEntry[] = [];
   const cands: Candidate[] = [];
   const walk = (rel: string, below: boolean): void => {
-    for (const name of readdirSync(rel === "" ? upper : join(upper, rel))) {
+    const names = readdirSync(rel === "" ? upper : join(upper, rel)).sort();
+    const stats: BigIntStats[] = [];
+    const lowers: (BigIntStats | undefined)[] = [];
+    for (const name of names) {
       const path = rel === "" ? name : `${rel}/${name}`;
       const stat = lstatSync(join(upper, path), { bigint: true });
       const lowerStat = below && lower ? lstatOrUndefined(join(lower, path)) : undefined;
-      if (isWhiteoutDevice(stat)) {
-        if (lowerStat) entries.push({ kind: "whiteout", path });
-        continue;
-      }
+      stats.push(stat);
+      lowers.push(lowerStat);
+      if (isWhiteoutDevice(stat) && lowerStat) entries.push({ kind: "whiteout", path });
+    }
+    for (let i = 0; i < names.length; i++) {
+      const stat = stats[i]!;
+      if (isWhiteoutDevice(stat)) continue;
+      const path = rel === "" ? names[i]! : `${rel}/${names[i]!}`;
+      const lowerStat = lowers[i];
       entries.push({ kind: "entry", path, stat });
       const opaque = stat.isDirectory() && lowerStat !== undefined && isOpaque(abs.get(join(upper, path)));
       if (opaque) entries.push({ kind: "opaque", path });
@@ -93,13 +103,16 @@ export async function walkUpper(upper: string, lower?: string): Promise<DiffSour
   };
   walk("", lower !== undefined);
   const unchanged = await unchangedPaths(cands, abs);
-  const needed = new Set<string>();
-  for (const e of entries) {
-    if (e.kind === "entry" && unchanged.has(e.path)) continue;
-    needed.add(e.path);
-    for (const a of ancestors(e.path)) needed.add(a);
+  let kept: DiffEntry[] = entries;
+  if (unchanged.size > 0) {
+    const needed = new Set<string>();
+    for (const e of entries) {
+      if (e.kind === "entry" && unchanged.has(e.path)) continue;
+      needed.add(e.path);
+      for (const a of ancestors(e.path)) needed.add(a);
+    }
+    kept = entries.filter((e) => needed.has(e.path));
   }
-  const kept = sortEntries(entries.filter((e) => needed.has(e.path)));
   return { root: upper, entries: kept, xattrs: relXattrs(abs, upper, kept.filter((e) => e.kind === "entry").map((e) => e.path)) };
 }
 

@@ -133,6 +133,30 @@ describe("spliced layer export", () => {
     expect(derivedCopied).toBeGreaterThan(100);
   });
 
+  it("lists a layer in layer order without sorting it afterwards (same order as sortEntries)", async () => {
+    const { sortEntries } = await import("../../../src/snapshot/walk.js");
+    await snap.prepare("order-base", "base");
+    const bp = await snap.mount("order-base");
+    for (const d of ["app/gone", "app/opq", "app/a b"]) await mkdir(join(bp, d), { recursive: true });
+    for (const f of ["app/gone/f", "app/opq/old", "app/z", "app/a b/x"]) await writeFile(join(bp, f), f);
+    await snap.commit("order-base");
+    await snap.prepare("order", "order-base");
+    const p = await snap.mount("order");
+    await rm(join(p, "app/gone"), { recursive: true });
+    await rm(join(p, "app/z"));
+    await rm(join(p, "app/opq"), { recursive: true });
+    await mkdir(join(p, "app/opq"));
+    await writeFile(join(p, "app/opq/new"), "n");
+    for (const n of ["a", "a-b", "a.b", "a/b", "a b/y", "ä", "B", "_", "~"]) {
+      await mkdir(join(p, "app", n.includes("/") ? n.slice(0, n.lastIndexOf("/")) : "."), { recursive: true });
+      await writeFile(join(p, "app", n.includes("/") ? n : `${n}.f`), n);
+    }
+    await snap.commit("order");
+    const entries = (await snap.diff("order")).entries;
+    expect(entries.map((e) => `${e.kind}:${e.path}`)).toEqual(sortEntries(entries).map((e) => `${e.kind}:${e.path}`));
+    expect(entries.map((e) => `${e.kind}:${e.path}`)).toEqual(expect.arrayContaining(["whiteout:app/gone", "whiteout:app/z", "opaque:app/opq"]));
+  });
+
   it("declines a tar it cannot read", async () => {
     await snap.prepare("x", "base");
     await writeFile(join(await snap.mount("x"), "f"), "f");
