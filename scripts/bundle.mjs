@@ -79,6 +79,23 @@ const yargsShimPaths = {
   },
 };
 
+/**
+ * yargs renders the whole help text of a command after starting its handler, in case the handler fails later and
+ * help is shown with the error (`cacheHelpMessage`); tsbuild's failures never print it (main.ts `.fail()` says
+ * `Run 'tsbuild --help'`), and the rendering held up every command (~8 ms of CPU). `--help` renders it as before.
+ */
+const yargsNoHelpCache = {
+  name: "yargs-no-help-cache",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const src = readFileSync(args.path, "utf8");
+      const from = "yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();";
+      if (src.split(from).length !== 2) throw new Error(`bundle: ${args.path} changed; review the yargs help-cache patch`);
+      return { contents: src.replace(from, "/* help text rendered on demand only (scripts/bundle.mjs) */"), loader: "js", resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { cli: "src/cli/main.ts", index: "src/index.ts" },
@@ -89,7 +106,7 @@ const result = await build({
   platform: "node",
   target: "node20",
   external,
-  plugins: [lazyStringWidth, yargsShimPaths],
+  plugins: [lazyStringWidth, yargsShimPaths, yargsNoHelpCache],
   sourcemap: true,
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
