@@ -15,10 +15,15 @@
  *   SETXATTRS  u32:n (path name value)*n   lsetxattr each; all are tried, the first failure is reported
  *   MKNOD      path u32:mode u32:major u32:minor   (mode includes the file type; exact, no umask)
  *   CLONE      src dst   hard-link clone of src's tree into the empty dir dst, as `cp -a -l src/. dst` (fsd-clone.c)
+ *   LSTAT_DIR  dir   -> the lstat of every child of dir (opened with O_NOFOLLOW), in readdir order, as records
+ *              u32:errno u32:namelen name u32:mode u32:uid u32:gid u64:nlink u64:dev u64:ino u64:size u64:rdev
+ *              i64:mtime_sec u32:mtime_nsec i64:ctime_sec u32:ctime_nsec   (errno != 0: only name follows it;
+ *              a child gone since readdir is left out)
  *   record     = path u32:count (name value)*count
  * stdin at EOF (the caller exited) ends the process; so does the death of the parent (PDEATHSIG: it follows the
  * thread that spawned us, which for tsbuild is Node's main thread). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -36,7 +41,7 @@
 #include <unistd.h>
 #include "fsd-clone.h"
 
-enum { OP_PING = 0, OP_MOUNT = 1, OP_UMOUNT = 2, OP_XATTRS = 3, OP_XATTR_TREE = 4, OP_SETXATTRS = 5, OP_MKNOD = 6, OP_CLONE = 7 };
+enum { OP_PING = 0, OP_MOUNT = 1, OP_UMOUNT = 2, OP_XATTRS = 3, OP_XATTR_TREE = 4, OP_SETXATTRS = 5, OP_MKNOD = 6, OP_CLONE = 7, OP_LSTAT_DIR = 8 };
 
 #define MAX_REQUEST (1u << 30)
 #define XATTR_MAX 65536 /* XATTR_SIZE_MAX and XATTR_LIST_MAX of Linux */
@@ -240,6 +245,56 @@ static void op_clone(req_t *r) {
   begin();
 }
 
+static void put_u64(uint64_t v) {
+  put_u32((uint32_t)v);
+  put_u32((uint32_t)(v >> 32));
+}
+
+static void op_lstat_dir(req_t *r) {
+  char *dir = get_field(r, NULL);
+  if (r->bad) { fail_with(EINVAL, "bad request"); return; }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    fail_with(err, NULL);
+    return;
+  }
+  begin();
+  struct dirent *e;
+  errno = 0;
+  while ((e = readdir(d))) {
+    const char *n = e->d_name;
+    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+    struct stat st;
+    int err = fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+    if (err == ENOENT) continue;
+    size_t len = strlen(n);
+    put_u32((uint32_t)err);
+    put_u32((uint32_t)len);
+    put(n, len);
+    if (!err) {
+      put_u32(st.st_mode);
+      put_u32(st.st_uid);
+      put_u32(st.st_gid);
+      put_u64(st.st_nlink);
+      put_u64(st.st_dev);
+      put_u64(st.st_ino);
+      put_u64((uint64_t)st.st_size);
+      put_u64(st.st_rdev);
+      put_u64((uint64_t)st.st_mtim.tv_sec);
+      put_u32((uint32_t)st.st_mtim.tv_nsec);
+      put_u64((uint64_t)st.st_ctim.tv_sec);
+      put_u32((uint32_t)st.st_ctim.tv_nsec);
+    }
+    errno = 0;
+  }
+  int err = errno;
+  closedir(d);
+  if (err) fail_with(err, NULL);
+}
+
 static int read_full(unsigned char *p, size_t n) {
   while (n > 0) {
     ssize_t got = read(0, p, n);
@@ -309,6 +364,7 @@ int main(int argc, char **argv) {
       case OP_SETXATTRS: op_setxattrs(&r); break;
       case OP_MKNOD: op_mknod(&r); break;
       case OP_CLONE: op_clone(&r); break;
+      case OP_LSTAT_DIR: op_lstat_dir(&r); break;
       default: fail_with(ENOSYS, "unknown operation"); break;
     }
     set_u32(0, (uint32_t)(out.len - 4));

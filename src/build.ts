@@ -17,7 +17,7 @@ import { openImageStore, parseReference, type Descriptor } from "./image/index.j
 import { asImageMetaResolver, createFileOp, createImageResolver, createOpCacheStore, createOpResolver, toSolverGraph, type GraphSolverVertex, type ImageContextSource, type OpDeps, type OpResult, type SecretSource, type SshSource } from "./ops/index.js";
 import { noProgress, type ProgressSink } from "./progress/events.js";
 import { openRegistry, type Registry } from "./registry/index.js";
-import { createSnapshotter, SessionlessSnapshotter } from "./snapshot/index.js";
+import { createSnapshotter, lstatDir, SessionlessSnapshotter } from "./snapshot/index.js";
 import { explainMisses, solve, type BuildRecord, type MissExplanation, type VertexOutcome } from "./solver/index.js";
 import { openContentStore, reapRootTemps, resolveRoot, rootLayout } from "./store/index.js";
 import { loadBuildRecords, makeBuildRecord, saveBuildRecord, withContextFiles } from "./build-records.js";
@@ -103,6 +103,12 @@ export interface BuildResult {
   readonly explain?: { readonly misses: readonly MissExplanation[]; readonly record: BuildRecord };
 }
 
+/**
+ * The most context entries the sessionless attempt hashes for a checksum its memo cannot answer: small contexts
+ * (hashed in milliseconds) are still decided there, a big changed one goes to the session at once.
+ */
+const SESSIONLESS_MAX_HASHED = 1000;
+
 /** Build a Dockerfile. Must run as session root (see `ensureSession`). */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const session = opts.sessionless ? { uidMap: IDENTITY, gidMap: IDENTITY } : currentSession();
@@ -131,8 +137,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   try {
     const contexts = new Map<string, () => Promise<BuildContext>>();
     const open = (dir: string, dockerfile?: string, scratch = false) => async (): Promise<BuildContext> => {
-      // Outside the session nothing runs: a context that changed since its last checksum is a miss, not hashed here.
-      const ctx = await openContext({ root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index"), ...(scratch ? { scratch } : {}), ...(opts.sessionless ? { memoOnly: true } : {}) });
+      // Outside the session nothing runs: a big context that changed since its last checksum is a miss, not hashed here.
+      const ctx = await openContext({
+        root: dir, ...(dockerfile ? { dockerfile } : {}), indexDir: join(layout.cache, "context-index"), ...(scratch ? { scratch } : {}),
+        ...(opts.sessionless ? { maxHashedEntries: SESSIONLESS_MAX_HASHED } : {}),
+        // A directory and its children's lstat in one round trip to the snapshot room's co-process.
+        lister: lstatDir,
+      });
       opened.push(ctx);
       return ctx;
     };

@@ -11,7 +11,7 @@ import { cleanPath, matchPath, splitWildcards, BadPatternError } from "./go-path
 import { compilePatterns, loadIgnoreRules, type IgnoreRules, type IgnoreVerdict } from "./dockerignore.js";
 import { ContextExcludedError, ContextNotFoundError, ContextNotMemoizedError, ContextPatternError, ContextRootError } from "./errors.js";
 import { FileIndex } from "./file-index.js";
-import { FsView } from "./fs-view.js";
+import { FsView, type DirLister } from "./fs-view.js";
 import { saveListing, SelectionMemo } from "./selection-memo.js";
 import type { PatternList } from "./patterns.js";
 import { resolveInContext, type Resolved } from "./safe-path.js";
@@ -40,10 +40,13 @@ export interface OpenContextOptions {
    */
   readonly scratch?: boolean;
   /**
-   * Answer checksums only from the memo: a selection whose walk does not match a memoized checksum fails with
-   * ContextNotMemoizedError instead of being hashed (a quick "is everything cached?" probe). @default false
+   * The most entries a checksum may hash: a bigger selection whose walk does not match a memoized checksum fails
+   * with ContextNotMemoizedError instead (a quick "is everything cached?" probe that stays quick for big contexts).
+   * @default Infinity
    */
-  readonly memoOnly?: boolean;
+  readonly maxHashedEntries?: number;
+  /** Lists a directory with its children's lstat in one call (see DirLister); Node's fs calls otherwise. */
+  readonly lister?: DirLister;
 }
 
 /** Bumped whenever the checksum algorithm changes, so no memo of the old algorithm is reused. */
@@ -65,7 +68,7 @@ export async function openContext(opts: OpenContextOptions): Promise<BuildContex
   });
   const index = await FileIndex.open({ dir: opts.scratch ? undefined : opts.indexDir, root, ...(opts.now ? { now: opts.now } : {}) });
   const memo = opts.memo === false || opts.scratch ? undefined : await SelectionMemo.open(opts.indexDir, root);
-  return new BuildContext(root, ignore, index, opts.concurrency ?? 64, memo, opts.indexDir, opts.memoOnly ?? false);
+  return new BuildContext(root, ignore, index, opts.concurrency ?? 64, memo, opts.indexDir, opts.maxHashedEntries ?? Infinity, opts.lister);
 }
 
 interface Picked {
@@ -90,13 +93,13 @@ export class BuildContext {
   readonly #entrySums = new Map<string, Promise<ReadonlyMap<string, string>>>();
   #walkedAll = false;
   #memoHits = 0;
-  readonly #memoOnly: boolean;
+  readonly #maxHashed: number;
 
   /** Use {@link openContext}. */
-  constructor(root: string, ignore: IgnoreRules, index: FileIndex, concurrency: number, memo?: SelectionMemo, indexDir?: string, memoOnly = false) {
-    this.#memoOnly = memoOnly;
+  constructor(root: string, ignore: IgnoreRules, index: FileIndex, concurrency: number, memo?: SelectionMemo, indexDir?: string, maxHashed = Infinity, lister?: DirLister) {
+    this.#maxHashed = maxHashed;
     this.root = root;
-    this.#fs = new FsView(root, concurrency);
+    this.#fs = new FsView(root, concurrency, lister);
     this.#tree = new Tree(this.#fs, ignore, index);
     this.#index = index;
     this.#memo = memo;
@@ -151,7 +154,7 @@ export class BuildContext {
         return known as Digest;
       }
     }
-    if (this.#memoOnly) throw new ContextNotMemoizedError(selector.path);
+    if (this.#maxHashed !== Infinity && countEntries(picked) > this.#maxHashed) throw new ContextNotMemoizedError(selector.path);
     await this.#index.load();
     const sum = await this.#computeChecksum(selector, picked);
     if (fp !== undefined) this.#memo!.set(key, fp, sum);
@@ -396,6 +399,12 @@ export class BuildContext {
 function selectionKey(s: Selector, ignoreText: string): string {
   const sel = [s.path, s.wildcard ?? false, s.followLinks ?? false, s.include ?? [], s.exclude ?? []];
   return sha256(JSON.stringify([MEMO_VERSION, sel, ignoreText]));
+}
+
+/** How many entries the picked nodes hold, themselves included. */
+function countEntries(picked: readonly Picked[]): number {
+  const count = (n: Node): number => 1 + (n.children ?? []).reduce((sum, c) => sum + count(c), 0);
+  return picked.reduce((sum, p) => sum + count(p.node), 0);
 }
 
 /** sha256 of the picked nodes' fingerprint (see Tree.fingerprint); undefined when an entry is racy. */

@@ -110,11 +110,11 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-/** A checksum a memo-only context (OpenContextOptions.memoOnly) could not answer without hashing. */
+/** A checksum a context could not answer without hashing more than OpenContextOptions.maxHashedEntries entries. */
 export class ContextNotMemoizedError extends ContextError {
   constructor(path: string) {
     super("TSB_CONTEXT_NOT_MEMOIZED", `the checksum of ${JSON.stringify(path)} is not memoized for what the context holds now`, path, {
-      hint: "open the context without memoOnly to hash it",
+      hint: "open the context without maxHashedEntries to hash it",
     });
     this.name = "ContextNotMemoizedError";
   }

@@ -43,17 +43,28 @@ export class Limiter {
   }
 }
 
+/** One child of a directory listed with its lstat (a stat, or the error its lstat failed with). */
+export type ListedChild = { readonly name: string; readonly stat: Stats } | { readonly name: string; readonly error: Error };
+
+/**
+ * Lists a directory (never through a symlink) with every child's lstat in one go, or returns undefined when it
+ * cannot (then Node's readdir + lstat are used). tsbuild wires the snapshot room's co-process in (src/build.ts).
+ */
+export type DirLister = (absDir: string) => Promise<readonly ListedChild[]> | undefined;
+
 export class FsView implements SafeFs {
   readonly root: string;
   readonly #limiter: Limiter;
+  readonly #lister: DirLister | undefined;
   readonly #stats = new Map<string, Promise<Stats | null>>();
   readonly #syncStats = new Map<string, Stats | null>();
   readonly #dirs = new Map<string, Promise<readonly string[]>>();
   readonly #links = new Map<string, Promise<string>>();
 
-  constructor(root: string, concurrency: number) {
+  constructor(root: string, concurrency: number, lister?: DirLister) {
     this.root = root;
     this.#limiter = new Limiter(concurrency);
+    this.#lister = lister;
   }
 
   abs(rel: string): string {
@@ -105,16 +116,40 @@ export class FsView implements SafeFs {
   readdir(rel: string): Promise<readonly string[]> {
     let p = this.#dirs.get(rel);
     if (p === undefined) {
-      p = this.#limiter.run(async () => {
-        try {
-          return (await readdir(this.abs(rel))).sort();
-        } catch (err) {
-          throw new ContextReadError(rel, describeFsError(err), err);
-        }
-      });
+      p = this.#limiter.run(async () => (await this.#listed(rel)) ?? this.#readdir(rel));
       this.#dirs.set(rel, p);
     }
     return p;
+  }
+
+  async #readdir(rel: string): Promise<readonly string[]> {
+    try {
+      return (await readdir(this.abs(rel))).sort();
+    } catch (err) {
+      throw new ContextReadError(rel, describeFsError(err), err);
+    }
+  }
+
+  /**
+   * The names through the lister, with every child's stat kept for lstatChildren; undefined (Node lists it) when
+   * there is no lister or it failed in any way (a symlinked root, an unreadable child: Node's calls then report it).
+   */
+  async #listed(rel: string): Promise<readonly string[] | undefined> {
+    let children: readonly ListedChild[] | undefined;
+    try {
+      children = await this.#lister?.(this.abs(rel));
+    } catch {
+      return undefined;
+    }
+    if (children === undefined || children.some((c) => "error" in c)) return undefined;
+    const names: string[] = [];
+    for (const c of children) {
+      if (!("stat" in c)) continue;
+      names.push(c.name);
+      const key = rel === "" ? c.name : `${rel}/${c.name}`;
+      if (!this.#syncStats.has(key)) this.#syncStats.set(key, c.stat);
+    }
+    return names.sort();
   }
 
   readlink(rel: string): Promise<string> {

@@ -7,6 +7,7 @@
  * decided" are not expressible through a node-ignore style API.
  */
 export { openContext, BuildContext, type OpenContextOptions } from "./build-context.js";
+export { type DirLister, type ListedChild } from "./fs-view.js";
 export { loadSelectionFiles } from "./selection-memo.js";
 export { IgnoreRules, loadIgnoreRules, parseIgnoreFile, type IgnoreVerdict, type IgnoreSource } from "./dockerignore.js";
 export { PatternList, type PatternSource, type MatchInfo, type MatchResult, type RawPattern } from "./patterns.js";

@@ -14,7 +14,7 @@ import { buildNative } from "../util/native-build.js";
 import { SnapshotError } from "./errors.js";
 
 /** Request codes; see native/fsd.c for the fields of each. */
-export const FsdOp = { ping: 0, mount: 1, umount: 2, xattrs: 3, xattrTree: 4, setXattrs: 5, mknod: 6, clone: 7 } as const;
+export const FsdOp = { ping: 0, mount: 1, umount: 2, xattrs: 3, xattrTree: 4, setXattrs: 5, mknod: 6, clone: 7, lstatDir: 8 } as const;
 export type FsdOp = (typeof FsdOp)[keyof typeof FsdOp];
 
 /** An operation the co-process ran and the kernel refused: the errno, its name and strerror's text. */

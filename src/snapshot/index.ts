@@ -21,4 +21,5 @@ export { LAYER_MEDIA_TYPES, createCompressor } from "./compress.js";
 export { gzipBackendStatus, type CompressorBackends, type GzipBackendStatus } from "./compress.js";
 export { LayerError, SnapshotError } from "./errors.js";
 export { fsdStatus } from "./fsd.js";
+export { lstatDir, type DirChild } from "./lstat-dir.js";
 export { isPortableXattr, writeXattrs } from "./native.js";

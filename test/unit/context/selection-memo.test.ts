@@ -1,5 +1,5 @@
 import { describe, it, expect, afterAll } from "@jest/globals";
-import { chmodSync, readdirSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, readdirSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openContext } from "../../../src/context/build-context.js";
 import { loadSelectionFiles } from "../../../src/context/selection-memo.js";
@@ -52,10 +52,10 @@ describe("memoized selection checksums", () => {
     }
   });
 
-  it("memo-only: answers from the memo, and fails instead of hashing when the context changed", async () => {
+  it("maxHashedEntries: answers from the memo, and fails instead of hashing a bigger selection that changed", async () => {
     const { root, indexDir } = setup();
-    const probe = async () => {
-      const ctx = await openContext({ root, indexDir, now: later, memoOnly: true });
+    const probe = async (maxHashedEntries = 3) => {
+      const ctx = await openContext({ root, indexDir, now: later, maxHashedEntries });
       try {
         return await ctx.checksum({ path: "." });
       } finally {
@@ -71,6 +71,39 @@ describe("memoized selection checksums", () => {
     const next = await sum(root, indexDir);
     expect(next.stats.sha256Computed).toBe(1);
     expect(next.digest).toBe(await fresh(root));
+    // A selection within the limit is hashed as usual.
+    writeFileSync(join(root, "a/one.txt"), "changed again");
+    expect(await probe(100)).toBe(await fresh(root));
+  });
+
+  it("a directory lister (one call per directory) sees what Node's readdir + lstat see: same checksums, same memo", async () => {
+    const { root, indexDir } = setup({ "d/deep/x.txt": "x", "d/.hidden": "h", "e/empty/": null });
+    const calls: string[] = [];
+    // A lister built on Node's own calls, so the test pins FsView's use of it (the co-process's values are
+    // compared with Node's in test/unit/snapshot/fsd.sandbox.test.ts).
+    const lister = (abs: string) => {
+      calls.push(abs);
+      return Promise.resolve(readdirSync(abs).map((name) => ({ name, stat: lstatSync(join(abs, name)) })));
+    };
+    const failing = () => Promise.reject(new Error("co-process gone"));
+    const plain = await sum(root, indexDir);
+    const open = async (l: typeof lister | typeof failing) => {
+      const ctx = await openContext({ root, indexDir, now: later, lister: l });
+      try {
+        return { digest: await ctx.checksum({ path: "." }), stats: ctx.stats };
+      } finally {
+        await ctx.close();
+      }
+    };
+    const listed = await open(lister);
+    expect(listed.digest).toBe(plain.digest);
+    expect(listed.stats.memoHits).toBe(1); // the walk's fingerprint is the one the Node walk memoized
+    expect(calls.length).toBeGreaterThan(3);
+    expect((await open(failing)).digest).toBe(plain.digest); // a failing lister falls back to Node's calls
+    for (const sel of [{ path: "d", exclude: ["deep"] }, { path: "*/*.txt", wildcard: true }] as Selector[]) {
+      const ctx = await openContext({ root, memo: false, lister });
+      expect(await ctx.checksum(sel)).toBe(await fresh(root, sel));
+    }
   });
 
   it("misses on a content change with the same size and mtime within the racy second", async () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { isRootless, requireSession } from "../../helpers/session.js";
 import { OverlaySnapshotter, probeOverlay, SnapshotError } from "../../../src/snapshot/index.js";
 import { fsdStatus, resetFsd, startFsd } from "../../../src/snapshot/fsd.js";
+import { lstatDir } from "../../../src/snapshot/lstat-dir.js";
 import { linkTree, mknod, mountFs, mustUmount, readXattrs, readXattrsTree, umountFs, writeXattrs, type XattrMap } from "../../../src/snapshot/native.js";
 import { overlayOptions } from "../../../src/snapshot/overlay.js";
 import { tmp } from "./tree.js";
@@ -283,6 +284,28 @@ describe("tsbuild-fsd co-process", () => {
     // A destination that is not an empty directory's parent: a clear failure naming it.
     await expect(linkTree(src, join(viaFsd, "missing"), "cloning")).rejects.toMatchObject({ code: "TSB_SNAPSHOT_IO" });
     await expect(linkTree(src, viaFsd, "cloning")).rejects.toThrow(/cloning failed: .*File exists/);
+  });
+
+  it("lists a directory with every child's lstat, equal to Node's, never through a symlink", async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, "sub"));
+    writeFileSync(join(dir, "file"), "x".repeat(5000));
+    chmodSync(join(dir, "file"), 0o4751);
+    symlinkSync("sub", join(dir, "link"));
+    expect(await mknod(join(dir, "fifo"), "p", 0o600)).toMatchObject({ code: 0 });
+    utimesSync(join(dir, "file"), 1_000_000_000.123456, 1_500_000_000.987654321);
+    writeFileSync(Buffer.concat([Buffer.from(join(dir, "bad-")), Buffer.from([0xff, 0xfe])]), "not utf-8");
+    withoutTools();
+    const listed = await lstatDir(dir)!;
+    expect(listed.map((c) => c.name).sort()).toEqual(["fifo", "file", "link", "sub"]);
+    for (const c of listed) {
+      if (!("stat" in c)) throw new Error(`${c.name}: ${c.error.message}`);
+      const st = lstatSync(join(dir, c.name));
+      for (const k of ["mode", "uid", "gid", "nlink", "dev", "ino", "size", "rdev", "mtimeMs", "ctimeMs"] as const) expect([c.name, k, c.stat[k]]).toEqual([c.name, k, st[k]]);
+      for (const m of ["isFile", "isDirectory", "isSymbolicLink", "isFIFO", "isSocket", "isCharacterDevice", "isBlockDevice"] as const) expect([c.name, m, c.stat[m]()]).toEqual([c.name, m, st[m]()]);
+    }
+    await expect(lstatDir(join(dir, "link"))!).rejects.toMatchObject({ code: expect.stringMatching(/^(ELOOP|ENOTDIR)$/) });
+    await expect(lstatDir(join(dir, "missing"))!).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("uses the Debian tools when disabled with TSBUILD_FSD=0", async () => {
