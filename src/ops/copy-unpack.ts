@@ -20,6 +20,7 @@ import { imagePath, mkdirAll, type CopyTarget } from "./copy-apply.js";
 import { isPortableXattr, writeXattrs } from "../snapshot/index.js";
 import { decompress, detectCompression, isTarHeader, type Compression } from "../util/archive-stream.js";
 import { sparseMember, writeSparse } from "./tar-sparse.js";
+import { endAtArchiveMarker } from "./tar-end.js";
 
 const run = promisify(execFile);
 
@@ -89,7 +90,7 @@ export async function unpackArchive(t: CopyTarget, file: string, kind: Compressi
   await mkdirAll(t.root, dest, 0o755, t.owner);
   // Go's archive/tar reads V7 tars (no ustar magic, valid checksum) too; tar-stream needs telling.
   const options: ExtractOptions = { allowUnknownFormat: true };
-  const extract = tar.extract(options);
+  const extract = endAtArchiveMarker(tar.extract(options));
   const source = await decompressFile(file, kind);
   const feeding = pipeline(source, extract).catch((err: unknown) => {
     throw new FileOpError("TSB_OPS_FILE_ARCHIVE", `cannot read archive ${posix.basename(file)}: ${(err as Error).message}`, { cause: err, hint: "the archive is corrupt or truncated" });
