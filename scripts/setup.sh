@@ -11,7 +11,8 @@ SUDO=""
 # docker-registry, apache2-utils: the real registry for tests (htpasswd). skopeo, umoci, runc: image validators.
 # zstd, pigz, xz-utils, bzip2: layer and archive formats. libdeflate-dev: the fast gzip layer compressor (native/deflate.c). attr: getfattr/setfattr for layer xattrs. tmux: terminal tests. iproute2, procps, psmisc: sandbox tests.
 PACKAGES=(uidmap busybox-static mmdebstrap debian-archive-keyring docker-registry apache2-utils skopeo umoci runc
-  zstd pigz libdeflate-dev attr xz-utils bzip2 tmux iproute2 procps psmisc util-linux git ca-certificates hyperfine)
+  zstd pigz libdeflate-dev attr xz-utils bzip2 tmux iproute2 procps psmisc util-linux git ca-certificates hyperfine
+  openssh-client)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,6 +1,7 @@
 /**
  * RUN --mount: turns the exec op's mounts (after the rootfs) into sandbox mounts for one run, and undoes
- * everything afterwards: views released, writable bind copies discarded, secret files removed, cache locks freed.
+ * everything afterwards: views released, writable bind copies discarded, secret files removed, ssh agent proxies
+ * closed, cache locks freed.
  * Cache mounts live in OpDeps.cacheMountsDir (see cache-mounts.ts).
  */
 import { cp, mkdir, rm, writeFile } from "node:fs/promises";
@@ -10,6 +11,8 @@ import type { BindMount, CacheMount, ExecMount, SecretMount, SshMount } from "..
 import type { Mount } from "../executor/index.js";
 import { OpsError } from "./errors.js";
 import { openCacheMount } from "./cache-mounts.js";
+import { checkMapped } from "./file-owner.js";
+import { startSshProxy } from "./ssh-proxy.js";
 import { fsInput, resolveInside } from "./inputs.js";
 import type { OpEnv } from "./resolver.js";
 import type { OpResult } from "./types.js";
@@ -58,7 +61,7 @@ export async function prepareMounts(mounts: readonly ExecMount[], inputs: readon
           await secretMount(m, env, undo, out, extraEnv);
           break;
         case "ssh":
-          sshMount(m);
+          await sshMount(m, env, undo, out);
           break;
       }
     }
@@ -121,9 +124,22 @@ async function secretMount(m: SecretMount, env: OpEnv, undo: Cleanup[], out: Mou
   out.push({ type: "secret", source: file, target: m.dest, mode: m.secret.mode, uid: m.secret.uid, gid: m.secret.gid });
 }
 
-function sshMount(m: SshMount): void {
-  if (!m.ssh.required) return;
-  throw new OpsError("TSB_OPS_SSH_UNSUPPORTED", `RUN --mount=type=ssh (id ${m.ssh.id}) is not supported yet`, {
-    hint: "add required=false to the mount to run without an agent, or fetch with an HTTPS token secret instead",
-  });
+/**
+ * An ssh agent forwarded with `--ssh`: a private proxy socket (ssh-proxy.ts) bound at the target for this run.
+ * Not forwarded: an optional mount is left out, a required one fails with BuildKit's message.
+ */
+async function sshMount(m: SshMount, env: OpEnv, undo: Cleanup[], out: Mount[]): Promise<void> {
+  const { id, required, uid, gid, mode } = m.ssh;
+  const src = env.deps.ssh?.get(id);
+  if (!src) {
+    if (!required) return;
+    throw new OpsError("TSB_OPS_SSH_MISSING", `no SSH key ${JSON.stringify(id)} forwarded from the client`, {
+      hint: id === "default" ? "forward your ssh agent with --ssh default (it uses $SSH_AUTH_SOCK)" : `forward an ssh agent with --ssh ${id}=SOCKET (or --ssh ${id} for $SSH_AUTH_SOCK)`,
+    });
+  }
+  checkMapped({ uid, gid }, env.deps.uidMap, env.deps.gidMap);
+  const dir = await emptyDir(env, "ssh-", undo);
+  const proxy = await startSshProxy({ agentSocket: src.socket, dir, uid, gid, mode });
+  undo.push(() => proxy.close());
+  out.push({ type: "bind", source: proxy.path, target: m.dest, readonly: false });
 }

@@ -4,6 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { requireSession } from "../../helpers/session.js";
+import { startSshAgent } from "../../helpers/ssh-agent.js";
 import { imageVertex, layerEntries, openOpsRoot, runVertex, solveVertex, type OpsRoot } from "./harness.js";
 
 let root: OpsRoot;
@@ -125,10 +126,36 @@ describe("RUN mounts", () => {
     await expect(solveVertex(root, optional)).resolves.toBeDefined();
   });
 
-  it("rejects ssh mounts clearly unless optional", async () => {
+  it("ssh mounts: a required one without a forwarded agent fails as BuildKit's, an optional one is left out", async () => {
     const ssh = { type: "ssh", dest: "/run/ssh", ssh: { id: "default", required: true, mode: 0o600, uid: 0, gid: 0 } } as const;
-    await expect(solveVertex(root, runVertex(imageVertex(), "true", { mounts: [ssh] }))).rejects.toMatchObject({ code: "TSB_OPS_SSH_UNSUPPORTED" });
-    await expect(solveVertex(root, runVertex(imageVertex(), "true; true", { mounts: [{ ...ssh, ssh: { ...ssh.ssh, required: false } }] }))).resolves.toBeDefined();
+    await expect(solveVertex(root, runVertex(imageVertex(), "true", { mounts: [ssh] }))).rejects.toMatchObject({
+      code: "TSB_OPS_SSH_MISSING",
+      message: 'no SSH key "default" forwarded from the client',
+      hint: expect.stringContaining("--ssh default"),
+    });
+    const optional = await solveVertex(root, runVertex(imageVertex(), "test ! -e /run/ssh", { mounts: [{ ...ssh, ssh: { ...ssh.ssh, required: false } }] }));
+    expect((await layerEntries(root, optional.ref, 1)).names.filter((n) => n.startsWith("run/"))).toEqual([]);
+  });
+
+  it("ssh mounts: the agent's proxy socket is at the target with the mount's owner and mode, and leaves no trace", async () => {
+    const agent = await startSshAgent();
+    try {
+      const forwarded = { ssh: new Map([["gh", { id: "gh", socket: agent.socket }]]) };
+      const ssh = { type: "ssh", dest: "/run/buildkit/ssh_agent.0", ssh: { id: "gh", required: true, mode: 0o640, uid: 1000, gid: 1001 } } as const;
+      const tmpBefore = await readdir(root.layout.tmp).catch(() => []);
+      const r = await solveVertex(root, runVertex(imageVertex(), 'stat -c "%u:%g %a %F" /run/buildkit/ssh_agent.0 > /ssh.txt', { mounts: [ssh] }), forwarded);
+      expect(await readInRef(r.ref, "ssh.txt")).toBe("1000:1001 640 socket\n");
+      // The mount point's directories stay in the layer (as a secret's do); the socket and its stub never do.
+      const names = (await layerEntries(root, r.ref, 1)).names;
+      expect(names).toContain("run/buildkit/");
+      expect(names.filter((n) => n.includes("ssh_agent"))).toEqual([]);
+      expect(await readdir(root.layout.tmp).catch(() => [])).toEqual(tmpBefore);
+      // A failing run removes the proxy too.
+      await expect(solveVertex(root, runVertex(imageVertex(), "test -S /run/buildkit/ssh_agent.0 && exit 3", { mounts: [ssh] }), forwarded)).rejects.toThrow(/exit code: 3/);
+      expect(await readdir(root.layout.tmp).catch(() => [])).toEqual(tmpBefore);
+    } finally {
+      await agent.stop();
+    }
   });
 });
 
