@@ -9,7 +9,7 @@ SUDO=""
 
 # uidmap: newuidmap/newgidmap for rootless id ranges. busybox-static, mmdebstrap: offline base images.
 # docker-registry, apache2-utils: the real registry for tests (htpasswd). skopeo, umoci, runc: image validators.
-# zstd, pigz, xz-utils, bzip2: layer and archive formats. libdeflate-dev: the fast gzip layer compressor (native/deflate.c). attr: getfattr/setfattr for layer xattrs. tmux: terminal tests. iproute2, procps, psmisc: sandbox tests.
+# zstd, pigz, xz-utils, bzip2: layer and archive formats. libdeflate-dev: the fast gzip layer compressor (native/deflate.c). attr: getfattr/setfattr for layer xattrs. tmux: terminal tests. openssh-client: a real ssh-agent for the ssh mount tests. iproute2, procps, psmisc: sandbox tests.
 PACKAGES=(uidmap busybox-static mmdebstrap debian-archive-keyring docker-registry apache2-utils skopeo umoci runc
   zstd pigz libdeflate-dev attr xz-utils bzip2 tmux iproute2 procps psmisc util-linux git ca-certificates hyperfine
   openssh-client)

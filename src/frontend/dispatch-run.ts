@@ -119,6 +119,9 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
     else env.push(`${k}=${v}`);
   }
   const proxyEnv = Object.keys(proxy).length > 0 ? { proxyEnv: proxy as ProxyEnv } : {};
+  // BuildKit (client/llb/exec.go): the first ssh mount is the agent unless the stage sets SSH_AUTH_SOCK itself.
+  const ssh = mounts.find((m) => m.type === "ssh");
+  if (ssh && !env.some((e) => e.startsWith("SSH_AUTH_SOCK="))) env.push(`SSH_AUTH_SOCK=${ssh.dest}`);
 
   const progress = prefixCommand(d, displayLine(ctx, d, name, maskedEnv ?? d.env));
   const vertex = createVertex(

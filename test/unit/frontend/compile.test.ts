@@ -259,6 +259,28 @@ EOF
     expect((copy.op as FileOp).base).toBeNull();
   });
 
+  it("RUN ssh mounts: BuildKit's default targets, options, and SSH_AUTH_SOCK at the first unless the stage sets it", async () => {
+    const r = await compile(`FROM busybox
+RUN --mount=type=ssh --mount=type=ssh,id=gh,required=true,uid=1000,gid=1001,mode=0640 true
+RUN --mount=type=ssh,target=/agent,required=false true
+ENV SSH_AUTH_SOCK=/mine
+RUN --mount=type=ssh true
+RUN true
+`);
+    const runs = r.graph.vertices.filter((v) => v.op.kind === "exec").map(execOf);
+    expect(runs[0]!.mounts.slice(1)).toEqual([
+      { type: "ssh", dest: "/run/buildkit/ssh_agent.0", ssh: { id: "default", required: false, mode: 0o600, uid: 0, gid: 0 } },
+      { type: "ssh", dest: "/run/buildkit/ssh_agent.1", ssh: { id: "gh", required: true, mode: 0o640, uid: 1000, gid: 1001 } },
+    ]);
+    const sock = (op: ExecOp) => op.meta.env.filter((e) => e.startsWith("SSH_AUTH_SOCK="));
+    expect(sock(runs[0]!)).toEqual(["SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0"]);
+    expect(sock(runs[1]!)).toEqual(["SSH_AUTH_SOCK=/agent"]);
+    expect(sock(runs[2]!)).toEqual(["SSH_AUTH_SOCK=/mine"]);
+    expect(sock(runs[3]!)).toEqual(["SSH_AUTH_SOCK=/mine"]);
+    // Never in the image's config: it belongs to the step.
+    expect(r.image.config?.Env?.filter((e) => e.includes("ssh_agent"))).toEqual([]);
+  });
+
   it("runs ONBUILD triggers of base images and base stages", async () => {
     const onbuildResolver: ImageMetaResolver = {
       resolve: async (ref, p) => ({ ref, config: { architecture: p.architecture, os: p.os, rootfs: { type: "layers", diff_ids: [D("c") as never] }, config: { OnBuild: ["RUN echo triggered"] } } }),
