@@ -2,20 +2,9 @@ import { afterAll, describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { applyLayer, exportLayer, planSplice, writeSplicedLayer, type DiffSource } from "../../../src/snapshot/index.js";
-import { readTar, tmp } from "./tree.js";
+import { memorySink, readTar, tmp } from "./tree.js";
 
-function bytesOf(): { stream: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  return { stream, bytes: () => Buffer.concat(chunks) };
-}
 
 describe("layer mtimes a ustar field cannot hold (before 1970, after 2242)", () => {
   const root = tmp("tsb-layer-mtime-");
@@ -72,9 +61,9 @@ describe("layer mtimes a ustar field cannot hold (before 1970, after 2242)", () 
       const next = source();
       const plan = planSplice(next, old, new Set());
       expect(plan?.copied).toBe(5);
-      const full = bytesOf();
+      const full = memorySink();
       const desc = await exportLayer(next, full.stream, { compression: "none" });
-      const out = bytesOf();
+      const out = memorySink();
       expect(await writeSplicedLayer(plan!, out.stream, { compression: "none" })).toEqual(desc);
       expect(out.bytes().equals(full.bytes())).toBe(true);
     } finally {

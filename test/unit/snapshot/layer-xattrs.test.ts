@@ -1,22 +1,11 @@
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { exportLayer, planSplice, writeSplicedLayer, type DiffSource } from "../../../src/snapshot/index.js";
-import { readTar, tmp } from "./tree.js";
+import { memorySink, readTar, tmp } from "./tree.js";
 
 const CAP = Buffer.from("AQAAAgAgAAAAAAAAAAAAAAAAAAA=", "base64");
 
-function bytesOf(): { stream: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  return { stream, bytes: () => Buffer.concat(chunks) };
-}
 
 describe("layer xattrs (Docker's exporters record security.capability only)", () => {
   const root = tmp("tsb-layer-xattrs-");
@@ -55,11 +44,11 @@ describe("layer xattrs (Docker's exporters record security.capability only)", ()
         [source({ "d/cap": { "security.capability": CAP, "user.new": Buffer.from("n") }, "d/both": { "security.capability": CAP } }), 3],
         [source({ "d/both": { "security.capability": CAP } }), 2],
       ] as const) {
-        const full = bytesOf();
+        const full = memorySink();
         const desc = await exportLayer(next, full.stream, { compression: "none" });
         const plan = planSplice(next, old, new Set());
         expect(plan?.copied).toBe(copied);
-        const out = bytesOf();
+        const out = memorySink();
         expect(await writeSplicedLayer(plan!, out.stream, { compression: "none" })).toEqual(desc);
         expect(out.bytes().equals(full.bytes())).toBe(true);
       }

@@ -2,21 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { chmod, lstat, mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createSnapshotter, exportLayer, planDerivedSplice, planSplice, writeSplicedLayer, type Snapshotter } from "../../../src/snapshot/index.js";
 import { requireSession } from "../../helpers/session.js";
+import { memorySink } from "./tree.js";
 import { rng } from "../../helpers/rng.js";
 
-function sink(): { stream: Writable; bytes: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c);
-      cb();
-    },
-  });
-  return { stream, bytes: () => Buffer.concat(chunks) };
-}
 
 describe("spliced layer export", () => {
   let dir: string;
@@ -104,18 +94,18 @@ describe("spliced layer export", () => {
       await snap.commit(l2);
 
       const diff = await snap.diff(l2);
-      const full = sink();
+      const full = memorySink();
       const fullDesc = await exportLayer(diff, full.stream, { compression: "none" });
       const plan = planSplice(diff, old, changed);
       expect(plan).toBeDefined();
       spliced += plan!.copied;
-      const out = sink();
+      const out = memorySink();
       const desc = await writeSplicedLayer(plan!, out.stream, { compression: "none" });
       expect(out.bytes().equals(full.bytes())).toBe(true);
       expect(desc).toEqual(fullDesc);
       if (seed === 1) {
-        const gz = await writeSplicedLayer(plan!, sink().stream, { compression: "gzip" });
-        expect(gz).toEqual(await exportLayer(diff, sink().stream, { compression: "gzip" }));
+        const gz = await writeSplicedLayer(plan!, memorySink().stream, { compression: "gzip" });
+        expect(gz).toEqual(await exportLayer(diff, memorySink().stream, { compression: "gzip" }));
       }
 
       // Planned from what was written and removed, without a walk: the same bytes.
@@ -123,7 +113,7 @@ describe("spliced layer export", () => {
       const derived = await planDerivedSplice((await snap.layerDir!(l2))!, old, written, d4Gone ? [...removed, "app/d4"] : removed);
       expect(derived).toBeDefined();
       derivedCopied += derived!.copied;
-      const out2 = sink();
+      const out2 = memorySink();
       expect(await writeSplicedLayer(derived!, out2.stream, { compression: "none" })).toEqual(fullDesc);
       expect(out2.bytes().equals(full.bytes())).toBe(true);
       // A written path that is not there any more cannot be planned: declined, never guessed.

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 
@@ -83,4 +83,16 @@ export async function makeTar(entries: ReadonlyArray<{ header: Partial<tar.Heade
   pack.finalize();
   await ended;
   return Buffer.concat(chunks);
+}
+
+/** A writable that keeps what it is given: `bytes()` returns it all (a layer blob written to memory). */
+export function memorySink(): { stream: Writable; bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  return { stream, bytes: () => Buffer.concat(chunks) };
 }
