@@ -2,7 +2,8 @@ import { describe, expect, it } from "@jest/globals";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseBuildContext, parseCsvFields, parseExtraHost, parseLabels, parseSecret } from "../../../src/build-options.js";
+import { createServer, type Server } from "node:net";
+import { parseBuildContext, parseCsvFields, parseExtraHost, parseLabels, parseSecret, parseSsh } from "../../../src/build-options.js";
 
 describe("build options", () => {
   it("splits buildx CSV fields with quotes", () => {
@@ -57,6 +58,43 @@ describe("--add-host", () => {
     expect(parseExtraHost("host.docker.internal:host-gateway")).toEqual({ host: "host.docker.internal", ip: "127.0.0.1" });
     for (const bad of ["db", "db:", ":10.0.0.1", "db:not-an-ip", "a b:10.0.0.1", "db:10.0.0.256"]) {
       expect(() => parseExtraHost(bad)).toThrow(/invalid --add-host/);
+    }
+  });
+
+  it("--ssh takes default|ID[=SOCKET] agent sockets, refuses key files and a missing agent clearly", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsb-ssh-"));
+    const listen = (p: string): Promise<Server> => new Promise((r) => { const s = createServer(); s.listen(p, () => r(s)); });
+    const servers = [await listen(join(dir, "agent.sock")), await listen(join(dir, "other.sock"))];
+    try {
+      const env = { SSH_AUTH_SOCK: join(dir, "agent.sock") };
+      expect(parseSsh(["default"], env)).toEqual([{ id: "default", socket: join(dir, "agent.sock") }]);
+      expect(parseSsh(["gh=other.sock", "default"], env, dir)).toEqual([
+        { id: "gh", socket: join(dir, "other.sock") },
+        { id: "default", socket: join(dir, "agent.sock") },
+      ]);
+      expect(parseSsh([], {})).toEqual([]);
+      // No agent: exit 1 (TSB_SSH_AGENT) with a hint; the variable's value is never shown.
+      expect(() => parseSsh(["default"], {})).toThrow(expect.objectContaining({ code: "TSB_SSH_AGENT", message: expect.stringContaining("SSH_AUTH_SOCK is not set"), hint: expect.stringContaining("ssh-agent") }));
+      const gone = { SSH_AUTH_SOCK: join(dir, "secret-gone-path.sock") };
+      let err: unknown;
+      try {
+        parseSsh(["default"], gone);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: "TSB_SSH_AGENT", message: "--ssh default: cannot use $SSH_AUTH_SOCK (no such file)" });
+      expect(JSON.stringify({ m: (err as Error).message, h: (err as { hint: string }).hint })).not.toContain("secret-gone-path");
+      // A key file: refused, naming the file as typed and how to put it in an agent.
+      writeFileSync(join(dir, "id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+      expect(() => parseSsh(["default=id_ed25519"], env, dir)).toThrow(
+        expect.objectContaining({ code: "TSB_SSH_AGENT", message: expect.stringContaining("id_ed25519 is a file, not an agent socket"), hint: expect.stringContaining("ssh-add id_ed25519") }),
+      );
+      expect(() => parseSsh(["default=."], env, dir)).toThrow(/is not an ssh agent socket/);
+      for (const bad of ["", "=x", "a b", "default="]) expect(() => parseSsh([bad], env, dir)).toThrow(expect.objectContaining({ code: "TSB_USAGE" }));
+      expect(() => parseSsh(["default", "default"], env)).toThrow(/given twice/);
+      expect(() => parseSsh(["x=agent.sock,other.sock"], env, dir)).toThrow(/only one agent socket per id/);
+    } finally {
+      for (const s of servers) s.close();
     }
   });
 });
