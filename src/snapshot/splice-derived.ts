@@ -13,6 +13,7 @@ import { closeSync, lstatSync, openSync, readSync, type BigIntStats } from "node
 import { join } from "node:path";
 import { parsePax } from "./layer-stream.js";
 import { readXattrs } from "./native.js";
+import { octalField, stringField } from "./tar-fields.js";
 import type { SplicePlan } from "./splice.js";
 import type { DiffEntry } from "./types.js";
 
@@ -30,28 +31,6 @@ const T_DIR = 0x35; // '5'
 const T_PAX = 0x78; // 'x'
 /** Types the exporter writes and this splice can carry: file, symlink, char, block, dir, fifo ('1' links are not). */
 const CARRIED = new Set([0x30, 0x32, 0x33, 0x34, 0x35, 0x36]);
-
-/** An octal header field, parsed from its bytes (NUL/space terminated); undefined when it is not plain octal. */
-function octal(b: Buffer, off: number, len: number): number | undefined {
-  let i = off;
-  const end = off + len;
-  while (i < end && b[i] === 0x20) i++;
-  let v = 0;
-  let digits = 0;
-  for (; i < end; i++) {
-    const c = b[i]!;
-    if (c === 0 || c === 0x20) break;
-    if (c < 0x30 || c > 0x37) return undefined;
-    v = v * 8 + (c - 0x30);
-    digits++;
-  }
-  return digits === 0 ? 0 : v;
-}
-
-function field(b: Buffer, off: number, len: number): string {
-  const z = b.indexOf(0, off);
-  return b.toString("utf8", off, z < 0 || z > off + len ? off + len : z);
-}
 
 /** Every entry of a tar written by exportLayer, in order; undefined when it holds anything this splice does not carry. */
 export function indexTarEntries(path: string): TarEntry[] | undefined {
@@ -79,7 +58,7 @@ export function indexTarEntries(path: string): TarEntry[] | undefined {
       if (h.equals(ZERO_BLOCK)) return out;
       let paxPath: string | undefined;
       if (h[156] === T_PAX) {
-        const size = octal(h, 124, 12);
+        const size = octalField(h, 124, 12);
         if (size === undefined) return undefined;
         const body = get(pos + 512, size);
         if (!body) return undefined;
@@ -92,12 +71,12 @@ export function indexTarEntries(path: string): TarEntry[] | undefined {
       }
       const type = h[156]!;
       if (!CARRIED.has(type)) return undefined;
-      const size = octal(h, 124, 12);
+      const size = octalField(h, 124, 12);
       if (size === undefined) return undefined;
       let name = paxPath;
       if (name === undefined) {
-        const prefix = h[345] === 0 ? "" : field(h, 345, 155);
-        const base = field(h, 0, 100);
+        const prefix = h[345] === 0 ? "" : stringField(h, 345, 155);
+        const base = stringField(h, 0, 100);
         name = prefix ? `${prefix}/${base}` : base;
       }
       if (type === T_DIR && name.endsWith("/")) name = name.slice(0, -1);

@@ -12,6 +12,7 @@ import { Readable, type Writable } from "node:stream";
 import tar from "tar-stream";
 import { isLayerXattr, mtimeSeconds, writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
 import { parsePax } from "./layer-stream.js";
+import { octalField, stringField } from "./tar-fields.js";
 import type { DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
 /** One regular-file entry of the earlier tar: its bytes [start, end) (PAX header included) and header fields. */
@@ -37,18 +38,7 @@ export interface SplicePlan {
   readonly copied: number;
 }
 
-function cstr(b: Buffer, off: number, len: number): string {
-  const s = b.subarray(off, off + len);
-  const z = s.indexOf(0);
-  return (z < 0 ? s : s.subarray(0, z)).toString("utf8");
-}
-
-function octal(b: Buffer, off: number, len: number): number | undefined {
-  if ((b[off]! & 0x80) !== 0) return undefined; // base-256: not written by our exporter
-  const s = cstr(b, off, len).trim();
-  if (s === "") return 0;
-  return /^[0-7]+$/.test(s) ? parseInt(s, 8) : undefined;
-}
+const ZERO_BLOCK = Buffer.alloc(512);
 
 /** Sequential positional reader over a file with one growing window. */
 class Window {
@@ -82,10 +72,10 @@ export function indexTar(path: string): Map<string, OldEntry> | undefined {
       const start = pos;
       let h = w.get(pos, 512);
       if (h.length < 512) return undefined;
-      if (h.every((x) => x === 0)) return out;
+      if (h.equals(ZERO_BLOCK)) return out;
       let pax: Map<string, Buffer> | undefined;
       if (String.fromCharCode(h[156]!) === "x") {
-        const size = octal(h, 124, 12);
+        const size = octalField(h, 124, 12);
         if (size === undefined) return undefined;
         pax = parsePax(Buffer.from(w.get(pos + 512, size)));
         pos += 512 + Math.ceil(size / 512) * 512;
@@ -94,14 +84,14 @@ export function indexTar(path: string): Map<string, OldEntry> | undefined {
       }
       const type = String.fromCharCode(h[156]!);
       if (!"0125634".includes(type) || h[156] === 0) return undefined;
-      const size = octal(h, 124, 12);
-      const mode = octal(h, 100, 8);
-      const uid = octal(h, 108, 8);
-      const gid = octal(h, 116, 8);
-      const mtime = octal(h, 136, 12);
+      const size = octalField(h, 124, 12);
+      const mode = octalField(h, 100, 8);
+      const uid = octalField(h, 108, 8);
+      const gid = octalField(h, 116, 8);
+      const mtime = octalField(h, 136, 12);
       if (size === undefined || mode === undefined || uid === undefined || gid === undefined || mtime === undefined) return undefined;
-      const prefix = cstr(h, 345, 155);
-      const name = pax?.get("path")?.toString("utf8") ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
+      const prefix = stringField(h, 345, 155);
+      const name = pax?.get("path")?.toString("utf8") ?? (prefix ? `${prefix}/${stringField(h, 0, 100)}` : stringField(h, 0, 100));
       pos += 512 + (type === "0" ? Math.ceil(size / 512) * 512 : 0);
       if (type !== "0") continue;
       const xattrs = new Map<string, Buffer>();
