@@ -1,7 +1,9 @@
 /**
  * --chown / WORKDIR owners: `user[:group]` resolved to container ids. Names are looked up in the destination
  * rootfs's /etc/passwd and /etc/group (read through the rooted resolver, so an image symlink cannot make us read
- * a host file); numbers are taken as they are, with the gid defaulting to the uid (BuildKit readUser).
+ * a host file); numbers are taken as they are, with the gid defaulting to the uid (BuildKit readUser). As Docker
+ * 20.10's BuildKit: a user name that is not found is 0:0 and a group name that is not found keeps the user's gid
+ * (no error), and an empty group (`app:`) is gid 0 (its ChownOpt marshals an empty name as id 0).
  */
 import { open } from "node:fs/promises";
 import type { Chown } from "../graph/index.js";
@@ -18,11 +20,8 @@ export interface Owner {
 /** BuildKit's maxUserFileBytes. */
 const MAX_USER_FILE = 10 << 20;
 
-/** How names that are not found are treated: an error (COPY --chown) or root (WORKDIR's implicit USER, as BuildKit). */
-export type UnknownName = "error" | "root";
-
 /** Resolve an owner against the rootfs at `root`; `undefined` when there is none to apply. */
-export async function resolveOwner(root: string, chown: Chown | undefined, unknown: UnknownName): Promise<Owner | undefined> {
+export async function resolveOwner(root: string, chown: Chown | undefined): Promise<Owner | undefined> {
   if (chown === undefined) return undefined;
   let user = chown.user;
   let group = chown.group;
@@ -35,24 +34,15 @@ export async function resolveOwner(root: string, chown: Chown | undefined, unkno
     else {
       const entry = (await readDb(root, "/etc/passwd")).find((f) => f[0] === user);
       if (entry !== undefined) [uid, gid] = [Number(entry[2]), Number(entry[3])];
-      else if (unknown === "error") {
-        throw new FileOpError("TSB_OPS_FILE_UNKNOWN_USER", `unable to find user ${JSON.stringify(user)} in the destination's /etc/passwd`, {
-          hint: "use a numeric uid, or create the user in an earlier step (e.g. RUN useradd)",
-        });
-      }
     }
   }
-  if (group !== undefined && group !== "") {
+  if (group === "") gid = 0;
+  else if (group !== undefined) {
     const n = parseId(group);
     if (n !== undefined) gid = n;
     else {
       const entry = (await readDb(root, "/etc/group")).find((f) => f[0] === group);
       if (entry !== undefined) gid = Number(entry[2]);
-      else if (unknown === "error") {
-        throw new FileOpError("TSB_OPS_FILE_UNKNOWN_GROUP", `unable to find group ${JSON.stringify(group)} in the destination's /etc/group`, {
-          hint: "use a numeric gid, or create the group in an earlier step (e.g. RUN groupadd)",
-        });
-      }
     }
   }
   if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid < 0 || gid < 0) {

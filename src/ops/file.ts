@@ -137,13 +137,13 @@ export function createFileOp(vertex: Vertex, deps: OpDeps, opts: { readonly igno
               break;
             }
             case "mkdir": {
-              const owner = await resolveOwner(active.path, a.chown, "root");
+              const owner = await resolveOwner(active.path, a.chown);
               if (owner !== undefined) checkMapped(owner, deps.uidMap, deps.gidMap);
               await applyMkdir(active.path, a, owner, deps.sourceDateEpoch !== undefined ? new Date(deps.sourceDateEpoch * 1000) : undefined);
               break;
             }
             case "mkfile": {
-              const owner = await resolveOwner(active.path, a.chown, "error");
+              const owner = await resolveOwner(active.path, a.chown);
               if (owner !== undefined) checkMapped(owner, deps.uidMap, deps.gidMap);
               await applyMkfile(active.path, a, owner);
               break;
@@ -197,7 +197,7 @@ async function listSources(
 
 /** Where and how a copy action writes into the mounted rootfs `root` (--chown resolved there, --chmod parsed). */
 async function copyTarget(root: string, a: CopyAction, deps: OpDeps, signal: AbortSignal): Promise<CopyTarget> {
-  const owner = await resolveOwner(root, a.chown, "error");
+  const owner = await resolveOwner(root, a.chown);
   if (owner !== undefined) checkMapped(owner, deps.uidMap, deps.gidMap);
   return {
     root,

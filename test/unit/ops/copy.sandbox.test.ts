@@ -205,8 +205,17 @@ describe("COPY (file op copy action)", () => {
     expect(await statIn(h, ref, "/out")).toBeNull();
   });
 
-  it("fails clearly on an unknown --chown name", async () => {
-    await expect(runFileOp(h, [copyCtx("/a.txt", "/out/", { chown: { user: "ghost" } })], { ctx })).rejects.toMatchObject({ code: "TSB_OPS_FILE_UNKNOWN_USER", message: expect.stringContaining('"ghost"') });
-    await expect(runFileOp(h, [copyCtx("/a.txt", "/out/", { chown: { user: "app", group: "ghosts" } })], { ctx })).rejects.toMatchObject({ code: "TSB_OPS_FILE_UNKNOWN_GROUP" });
+  it("resolves --chown names as Docker 20.10: an unknown user is 0:0, an unknown group keeps the user's gid, an empty group is 0", async () => {
+    const ref = await runFileOp(h, [
+      copyCtx("/a.txt", "/ghost", { chown: { user: "ghost" } }),
+      copyCtx("/a.txt", "/ghosts", { chown: { user: "app", group: "ghosts" } }),
+      copyCtx("/a.txt", "/empty-group", { chown: { user: "app", group: "" } }),
+      copyCtx("/a.txt", "/ghost-staff", { chown: { user: "ghost", group: "staff" } }),
+    ], { ctx });
+    const owner = async (p: string): Promise<string> => {
+      const st = (await statIn(h, ref, p))!;
+      return `${st.uid}:${st.gid}`;
+    };
+    expect([await owner("/ghost"), await owner("/ghosts"), await owner("/empty-group"), await owner("/ghost-staff")]).toEqual(["0:0", "1000:1000", "1000:0", "0:50"]);
   });
 });
