@@ -17,6 +17,7 @@ import { digestHex, type Digest } from "../util/digest.js";
 import { isLeaseOwnerAlive, liveBuildLeases, reapDeadLeases } from "./gc-lease.js";
 import { chainIds } from "./refs.js";
 import { listSorted, readJsonFile } from "./json-files.js";
+import { pruneIncremental } from "./incremental.js";
 import type { BuildRef } from "./types.js";
 
 /** What the cache GC works on. */
@@ -47,6 +48,8 @@ export interface CachePruneReport {
   readonly records: readonly Digest[];
   readonly snapshots: readonly string[];
   readonly layerMeta: number;
+  /** Incremental-COPY records and derived-layer notes removed with their snapshots. */
+  readonly incremental?: number;
   readonly cacheMounts: readonly string[];
   /** Bytes of the removed snapshots and cache mounts. */
   readonly reclaimedBytes: number;
@@ -154,6 +157,7 @@ export class CacheGc {
       await rm(join(this.#metaDir, name), { force: true });
       layerMeta++;
     }
+    const incremental = await pruneIncremental(this.#o.layout, existing);
     await this.#saveSizes(plan.sizes, existing);
     const mounts: string[] = [];
     if ((policy.all || policy.cacheMounts) && !plan.buildsRunning) {
@@ -163,7 +167,7 @@ export class CacheGc {
         mounts.push(name);
       }
     }
-    return { records: plan.dropRecords.map((r) => r.key), snapshots: removed, layerMeta, cacheMounts: mounts, reclaimedBytes: bytes };
+    return { records: plan.dropRecords.map((r) => r.key), snapshots: removed, layerMeta, incremental, cacheMounts: mounts, reclaimedBytes: bytes };
   }
 
   /** Disk usage of the build cache; `reclaimable` snapshots are those `prune --all` would remove now. */

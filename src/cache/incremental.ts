@@ -8,7 +8,7 @@
  * read and write them at once (the last writer wins; every record is self-contained). A record whose snapshot is
  * gone (pruned) is ignored; records never keep snapshots alive.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256, digestHex } from "../util/digest.js";
 import type { Snapshotter } from "../snapshot/index.js";
@@ -88,3 +88,26 @@ export async function readDerivedLayer(layout: RootLayout, snapshot: string): Pr
   return d && typeof d.from === "string" && strings(d.changed) && (d.removed === undefined || strings(d.removed)) ? d : undefined;
 }
 
+/**
+ * Drop the records whose snapshot is gone and the derived notes of gone snapshots (`existing`: the snapshot keys
+ * that remain), after a prune. A record of a 20,000-file COPY is ~2 MB: they must not outlive their layers.
+ * Returns how many files were removed.
+ */
+export async function pruneIncremental(layout: RootLayout, existing: ReadonlySet<string>): Promise<number> {
+  const dir = dirOf(layout);
+  const kept = new Set([...existing].map((k) => `${k.replace(/[^A-Za-z0-9._-]/g, "_")}.json`));
+  let removed = 0;
+  for (const name of await readdir(join(dir, "derived")).catch(() => [] as string[])) {
+    if (!name.endsWith(".json") || kept.has(name)) continue;
+    await rm(join(dir, "derived", name), { force: true });
+    removed++;
+  }
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith(".json")) continue;
+    const r = await readJsonFile<Partial<StoredRecord>>(join(dir, name));
+    if (r && typeof r.snapshot === "string" && existing.has(r.snapshot)) continue;
+    await rm(join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}

@@ -18,6 +18,8 @@ import {
   LocalCacheStore,
   RefManager,
   pruneBuildCache,
+  readIncrementalRecord,
+  writeIncrementalRecord,
   type BuildRef,
 } from "../../../src/cache/index.js";
 import { sha256, type Digest } from "../../../src/util/digest.js";
@@ -97,9 +99,27 @@ describe("CacheGc", () => {
     expect(report.snapshots).toEqual([top(orphan2), top(orphan1)]);
     expect(report.records).toEqual([]);
     expect(report.layerMeta).toBe(1);
+    expect(report.incremental).toBe(0);
     expect(await keys(r)).toEqual([top(a), top(b)].sort());
     expect(await readdir(join(r.layout.cache, "layers"))).toEqual([]);
     expect(await r.records.load(sha256("b"))).toEqual(b);
+  });
+
+  it("drops incremental-COPY records and derived notes with their snapshots, keeps those of kept ones", async () => {
+    const r = await openRoot();
+    const kept = await layer(r, EMPTY_REF, "kept");
+    const gone = await layer(r, kept, "gone");
+    await record(r, "kept", kept);
+    await writeIncrementalRecord(r.layout, "k-kept", { snapshot: top(kept), items: [], entries: {} }, { from: top(kept), changed: [] });
+    await writeIncrementalRecord(r.layout, "k-gone", { snapshot: top(gone), items: [], entries: { "a": "file 644" } }, { from: top(kept), changed: ["a"], removed: [] });
+    const dir = join(r.layout.cache, "incremental");
+    expect((await readdir(dir)).sort()).toEqual(["derived", "k-gone.json", "k-kept.json"]);
+    const report = await r.gc.prune({ graceMs: 0 });
+    expect(report.snapshots).toEqual([top(gone)]);
+    expect(report.incremental).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(["derived", "k-kept.json"]);
+    expect(await readdir(join(dir, "derived"))).toEqual([`${top(kept)}.json`]);
+    expect(await readIncrementalRecord(r.layout, "k-kept", r.snap)).toMatchObject({ snapshot: top(kept) });
   });
 
   it("--all drops every record and every snapshot not used by an image, and the cache mounts", async () => {
