@@ -104,7 +104,8 @@ export function dispatchCopy(
       if (!isAdd) throw new FrontendError("TSB_FRONTEND_BAD_COPY", "source can't be a URL for COPY", { hint: "use ADD for remote files" });
       const f = urlSourceName(src0);
       const http = createVertex({ kind: "source", source: { type: "http", url: src0, filename: f, ...(checksum ? { checksum } : {}) } }, [], { name: progress, ...vertexSource(ctx, ins.source) });
-      actions.push({ action: "copy", src: input({ vertex: http, output: 0 }), srcPath: f, dest, ...owner, ...mode, followSymlinks: false, dirContents: false, allowWildcard: false, allowEmptyWildcard: false, createDestPath: true, unpack: isAdd && ins.unpack === true, http: true, ...(checksum ? { checksum } : {}) });
+      // Docker 20.10's frontend passes no --chmod to the copy of a URL: the file keeps the http source's 0600.
+      actions.push({ action: "copy", src: input({ vertex: http, output: 0 }), srcPath: f, dest, ...owner, followSymlinks: false, dirContents: false, allowWildcard: false, allowEmptyWildcard: false, createDestPath: true, unpack: isAdd && ins.unpack === true, http: true, ...(checksum ? { checksum } : {}) });
       continue;
     }
     if (isAdd && isGit(src0)) {

@@ -19,6 +19,17 @@ describe("ADD <url> file names (BuildKit: path.Base of the decoded URL path)", (
     expect(urlSourceName("http://h/bad%zz")).toBe("__unnamed__");
   });
 
+  it("passes no --chmod to the copy of a URL (Docker 20.10: it keeps 0600), but does for a context file", async () => {
+    const amd64 = { os: "linux", architecture: "amd64" };
+    const r = await compileText("FROM scratch\nADD --chmod=755 --chown=1:2 http://example.com/x.sh f.sh /bin/\n", {
+      targetPlatform: amd64, buildPlatform: amd64,
+      resolver: { resolve: async () => Promise.reject(new Error("FROM scratch resolves nothing")) },
+    });
+    const [url, local] = (r.root!.vertex.op as FileOp).actions as unknown as { chmod?: unknown; chown?: unknown }[];
+    expect([url!.chmod, url!.chown]).toEqual([undefined, { user: "1", group: "2" }]);
+    expect(local!.chmod).toBeDefined();
+  });
+
   it("names the downloaded file and the copy source after it", async () => {
     const amd64 = { os: "linux", architecture: "amd64" };
     const r = await compileText("FROM scratch\nADD http://example.com/my%20file.txt /dl/\n", {
