@@ -75,9 +75,10 @@ function usedOnce(d: DispatchState, which: "cmd" | "entrypoint" | "healthcheck",
 }
 
 const SIGNALS = "ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ".split(" ");
+/** moby's ParseSignal (20.10): any non-zero integer (strconv.Atoi), or a name of its Linux SignalMap. */
 function checkSignal(s: string): void {
   const name = s.toUpperCase().replace(/^SIG/, "");
-  if (/^[0-9]+$/.test(s) ? Number(s) > 0 && Number(s) < 65 : SIGNALS.includes(name) || /^RTMIN(\+\d+)?$|^RTMAX(-\d+)?$/.test(name)) return;
+  if (/^[+-]?[0-9]+$/.test(s) ? Number(s) !== 0 : SIGNALS.includes(name) || /^RTMIN(\+([1-9]|1[0-5]))?$|^RTMAX(-([1-9]|1[0-4]))?$/.test(name)) return;
   throw new FrontendError("TSB_FRONTEND_BAD_SIGNAL", `Invalid signal: ${s}`, { hint: "use a signal name such as SIGTERM or a number" });
 }
 
