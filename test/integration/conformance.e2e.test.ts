@@ -130,24 +130,29 @@ const archiveOf = (c: ConformanceCase): string => join(tmp, `${c.name}.tar`);
 /** Start every case's build, at most BUILD_CONCURRENCY at once, a dependent case after the case it builds FROM. */
 function startBuilds(cases: readonly ConformanceCase[]): void {
   let running = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async (): Promise<void> => {
+  // Tests await their builds in case order, so a free slot goes to the earliest waiting case: a dependent case that
+  // waited for the case it builds FROM does not queue behind every later case (and time out).
+  const waiting: { readonly order: number; readonly go: () => void }[] = [];
+  const slot = async (order: number): Promise<void> => {
     if (running < BUILD_CONCURRENCY) {
       running++;
       return;
     }
-    await new Promise<void>((r) => waiting.push(r));
+    await new Promise<void>((go) => {
+      waiting.push({ order, go });
+      waiting.sort((a, b) => a.order - b.order);
+    });
   };
   const release = (): void => {
     const next = waiting.shift();
-    if (next) next();
+    if (next) next.go();
     else running--;
   };
-  for (const c of cases) {
+  for (const [order, c] of cases.entries()) {
     const dep = c.dependsOn ? builds.get(c.dependsOn) : undefined;
     const build = (async (): Promise<CliResult> => {
       if (dep && (await dep).status !== 0) return { status: null, output: `case ${c.name} builds FROM case ${c.dependsOn}, which failed` };
-      await slot();
+      await slot(order);
       try {
         return await tsbuild(buildArgs(c, conformanceContext(c, contextOf(c)), archiveOf(c)));
       } catch (err) {
