@@ -139,7 +139,12 @@ async function sshMount(m: SshMount, env: OpEnv, undo: Cleanup[], out: Mount[]):
   }
   checkMapped({ uid, gid }, env.deps.uidMap, env.deps.gidMap);
   const dir = await emptyDir(env, "ssh-", undo);
-  const proxy = await startSshProxy({ agentSocket: src.socket, dir, uid, gid, mode });
+  const proxy = await startSshProxy({ agentSocket: src.socket, dir, uid, gid, mode }).catch((err: NodeJS.ErrnoException) => {
+    // Only the proxy's own socket can fail here (the agent is dialled per connection); never name the agent's path.
+    throw new OpsError("TSB_OPS_MOUNT", `ssh mount ${m.dest}: cannot create the agent socket (${err.code ?? "error"})`, {
+      hint: "check that the tsbuild root's tmp directory is writable and on a local filesystem",
+    });
+  });
   undo.push(() => proxy.close());
   out.push({ type: "bind", source: proxy.path, target: m.dest, readonly: false });
 }
