@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:net";
@@ -95,6 +95,7 @@ describe("--add-host", () => {
       expect(() => parseSsh(["x=agent.sock,other.sock"], env, dir)).toThrow(/only one agent socket per id/);
     } finally {
       for (const s of servers) s.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
