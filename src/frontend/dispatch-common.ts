@@ -13,8 +13,12 @@ import { UndefinedVar } from "./lint/rules.js";
 import type { DispatchState } from "./stage-state.js";
 import type { CompileOptions } from "./types.js";
 
-/** Build-arg names that configure proxies: passed to RUN, never in history or cache keys. */
-export const PROXY_ARGS = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"] as const;
+/**
+ * Build-arg names that configure proxies (any case): passed to every RUN without an ARG, in both cases, over ENV
+ * values of the same names, and kept out of cache keys (Docker 20.10's BuildKit: proxyEnvFromBuildArgs; ALL_PROXY
+ * came later). Declared with ARG, they are also ordinary ARGs (history, environment).
+ */
+export const PROXY_ARGS = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY"] as const;
 
 export function isProxyArg(key: string): boolean {
   return (PROXY_ARGS as readonly string[]).includes(key.toUpperCase());

@@ -8,7 +8,7 @@ import { expandWordWithMatches, type Instruction, type KeyValue } from "../parse
 import { FrontendError } from "./errors.js";
 import type { Linter } from "./lint/linter.js";
 import { ExposeProtoCasing, JSONArgsRecommended, MultipleInstructionsDisallowed, SecretsUsedInArgOrEnv, WorkdirRelativePath } from "./lint/rules.js";
-import { type DispatchContext, displayLine, expandFor, isProxyArg, normalizeWorkdir, prefixCommand, vertexSource } from "./dispatch-common.js";
+import { type DispatchContext, displayLine, expandFor, normalizeWorkdir, prefixCommand, vertexSource } from "./dispatch-common.js";
 import { addEnv, commitToHistory, withShell, type DispatchState } from "./stage-state.js";
 
 /** Go's strconv.Quote for the common cases. */
@@ -264,7 +264,7 @@ function dispatchArg(ctx: DispatchContext, d: DispatchState, ins: Extract<Instru
     }
     // Every declaration is kept, a redeclared name too: Docker's `RUN |n …` history lists each one.
     d.buildArgs.push(value === undefined ? { key: a.key } : { key: a.key, value });
-    if (!isProxyArg(a.key)) commits.push(declared === undefined ? a.key : `${a.key}=${declared}`);
+    commits.push(declared === undefined ? a.key : `${a.key}=${declared}`);
   }
   if (commits.length > 0) commitToHistory(d.image, `ARG ${commits.join(" ")}`, false);
 }

@@ -2,11 +2,11 @@
  * RUN → exec vertex (BuildKit dispatchRun, convert_runmount.go, convert_secrets.go, convert_ssh.go).
  */
 import { posix } from "node:path";
-import { createVertex, type Edge, type ExecMount, type ProxyEnv } from "../graph/index.js";
+import { createVertex, type Edge, type ExecMount } from "../graph/index.js";
 import type { RunInstruction } from "../parser/index.js";
 import { FrontendError } from "./errors.js";
 import type { Linter } from "./lint/linter.js";
-import { type DispatchContext, displayLine, expandFor, isProxyArg, prefixCommand, vertexSource } from "./dispatch-common.js";
+import { type DispatchContext, displayLine, expandFor, prefixCommand, vertexSource } from "./dispatch-common.js";
 import { parseMountSpec } from "./run-mounts.js";
 import { commitToHistory, withShell, type DispatchState } from "./stage-state.js";
 
@@ -20,14 +20,11 @@ function summarizeHeredoc(doc: string): string {
 
 /**
  * `|2 A=1 B=2 /bin/sh -c make`: declared ARGs prefix the command in history, one per declaration, a redeclared name
- * included (as Docker 20.10's BuildKit prints it; proxy ARGs left out).
+ * included (as Docker 20.10's BuildKit prints it, declared proxy ARGs too).
  */
 export function runCommandString(args: readonly string[], d: DispatchState): string {
   const parts: string[] = [];
-  for (const a of d.buildArgs) {
-    if (isProxyArg(a.key)) continue;
-    parts.push(`${a.key}=${d.env.get(a.key) ?? a.value ?? ""}`);
-  }
+  for (const a of d.buildArgs) parts.push(`${a.key}=${d.env.get(a.key) ?? a.value ?? ""}`);
   const prefix = parts.length > 0 ? [`|${parts.length}`, ...parts] : [];
   return [...prefix, ...args].join(" ");
 }
@@ -111,14 +108,11 @@ export function dispatchRun(ctx: DispatchContext, d: DispatchState, ins: RunInst
     }
   });
 
-  // Proxy variables go to proxyEnv (kept out of the digest), never into the digested env.
+  // Proxy build args go to proxyEnv (kept out of the digest; they override ENV at run time). ENV and ARG values of
+  // the same names are ordinary environment, as in Docker 20.10.
   const env: string[] = [];
-  const proxy: Record<string, string> = { ...(ctx.proxyEnv ?? {}) };
-  for (const [k, v] of d.env) {
-    if (isProxyArg(k)) proxy[k.toUpperCase()] = v;
-    else env.push(`${k}=${v}`);
-  }
-  const proxyEnv = Object.keys(proxy).length > 0 ? { proxyEnv: proxy as ProxyEnv } : {};
+  for (const [k, v] of d.env) env.push(`${k}=${v}`);
+  const proxyEnv = ctx.proxyEnv !== undefined ? { proxyEnv: ctx.proxyEnv } : {};
   // BuildKit (client/llb/exec.go): the first ssh mount is the agent unless the stage sets SSH_AUTH_SOCK itself.
   const ssh = mounts.find((m) => m.type === "ssh");
   if (ssh && !env.some((e) => e.startsWith("SSH_AUTH_SOCK="))) env.push(`SSH_AUTH_SOCK=${ssh.dest}`);

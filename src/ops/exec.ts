@@ -32,24 +32,26 @@ export function execOpDigest(op: ExecOp): Digest {
 }
 
 /**
- * The process environment: the op's env, then proxy variables (upper- and lower-case, as BuildKit passes them),
- * then PATH when missing, then env-form secrets.
+ * The process environment: the op's env, then proxy variables (upper- and lower-case, as BuildKit passes them;
+ * they replace ENV values of the same names, as containerd's WithEnv does), then PATH when missing, then env-form
+ * secrets.
  */
 export function execEnv(op: ExecOp, extra: readonly string[] = []): string[] {
   const env = [...op.meta.env];
   const has = (k: string): boolean => env.some((e) => e.startsWith(`${k}=`));
-  for (const [k, v] of Object.entries(op.proxyEnv ?? {})) {
-    if (v === undefined) continue;
-    if (!has(k)) env.push(`${k}=${v}`);
-    if (!has(k.toLowerCase())) env.push(`${k.toLowerCase()}=${v}`);
-  }
-  if (!has("PATH")) env.push(`PATH=${DEFAULT_PATH}`);
-  for (const e of extra) {
+  const set = (e: string): void => {
     const k = e.slice(0, e.indexOf("="));
     const i = env.findIndex((x) => x.startsWith(`${k}=`));
     if (i >= 0) env[i] = e;
     else env.push(e);
+  };
+  for (const [k, v] of Object.entries(op.proxyEnv ?? {})) {
+    if (v === undefined) continue;
+    set(`${k}=${v}`);
+    set(`${k.toLowerCase()}=${v}`);
   }
+  if (!has("PATH")) env.push(`PATH=${DEFAULT_PATH}`);
+  for (const e of extra) set(e);
   return env;
 }
 

@@ -183,13 +183,19 @@ RUN true
     expect(r.image.history!.map((e) => e.created_by)).toContain("RUN |1 Y=2 /bin/sh -c echo $X $Y # buildkit");
   });
 
-  it("keeps proxy build args out of the digest and history", async () => {
-    const text = "FROM busybox\nARG HTTP_PROXY\nRUN wget x\n";
-    const a = await compile(text, { buildArgs: { HTTP_PROXY: "http://p1:3128" } });
+  it("keeps undeclared proxy build args out of the digest and history; declared ones are ARGs too (Docker 20.10)", async () => {
+    const text = "FROM busybox\nENV http_proxy=http://env:1\nRUN wget x\n";
+    const a = await compile(text, { buildArgs: { HTTP_PROXY: "http://p1:3128", no_proxy: "localhost", ALL_PROXY: "socks5://x" } });
     const b = await compile(text, { buildArgs: { HTTP_PROXY: "http://p2:3128" } });
     expect(a.root!.vertex.digest).toBe(b.root!.vertex.digest);
-    expect(execOf(a.root!.vertex).proxyEnv).toEqual({ HTTP_PROXY: "http://p1:3128" });
+    // ALL_PROXY is no proxy variable in 20.10: an undeclared build arg like any other
+    expect(execOf(a.root!.vertex).proxyEnv).toEqual({ HTTP_PROXY: "http://p1:3128", NO_PROXY: "localhost" });
+    expect(execOf(a.root!.vertex).meta.env).toContain("http_proxy=http://env:1");
     expect(a.image.history!.map((h) => h.created_by).join("\n")).not.toContain("p1");
+
+    const declared = await compile("FROM busybox\nARG HTTP_PROXY\nRUN wget x\n", { buildArgs: { HTTP_PROXY: "http://p1:3128" } });
+    expect(declared.image.history!.map((h) => h.created_by)).toEqual(expect.arrayContaining(["ARG HTTP_PROXY", "RUN |1 HTTP_PROXY=http://p1:3128 /bin/sh -c wget x # buildkit"]));
+    expect(execOf(declared.root!.vertex).meta.env).toContain("HTTP_PROXY=http://p1:3128");
   });
 });
 

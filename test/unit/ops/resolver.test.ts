@@ -55,6 +55,8 @@ describe("exec op keys and environment", () => {
     expect(execOpDigest(op)).toBe(execOpDigest(plain));
     expect(execEnv(op)).toEqual(["A=1", "HTTP_PROXY=http://proxy:3128", "http_proxy=http://proxy:3128", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
     expect(execEnv({ ...plain, meta: { ...plain.meta, env: ["PATH=/x"] } }, ["TOK=v"])).toEqual(["PATH=/x", "TOK=v"]);
+    // a proxy build arg wins over an ENV of the same name, in place (containerd's WithEnv)
+    expect(execEnv({ ...op, meta: { ...op.meta, env: ["http_proxy=http://env:1", "B=2"] } })).toEqual(["http_proxy=http://proxy:3128", "B=2", "HTTP_PROXY=http://proxy:3128", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
   });
 
   it("keys secret mounts by id and target only", async () => {
