@@ -16,6 +16,7 @@ import type { ChmodSpec } from "./file-mode.js";
 import type { Owner } from "./file-owner.js";
 import { cleanAbs, components, lstatOrNull, resolveInRoot } from "./file-root-path.js";
 import type { SourceEntry, SourceItem } from "./copy-sources.js";
+import { isPortableXattr, readXattrs, writeXattrs } from "../snapshot/index.js";
 
 const run = promisify(execFile);
 
@@ -115,6 +116,8 @@ class TreeWriter {
   /** Hard links: `dev:ino` of a multiply-linked source file → the first target written for it. */
   readonly #inodes = new Map<string, string>();
   readonly #open: OpenDir[] = [];
+  /** Regular files written (source, target): their extended attributes are copied at the end. */
+  readonly #files: [src: string, dst: string][] = [];
 
   constructor(t: CopyTarget) {
     this.#t = t;
@@ -152,6 +155,7 @@ class TreeWriter {
       await Promise.allSettled(pending);
     }
     await this.#closeUntilParentOf(undefined);
+    await copyXattrs(this.#files);
   }
 
   async #closeUntilParentOf(target: string | undefined): Promise<void> {
@@ -199,6 +203,7 @@ class TreeWriter {
           else {
             await copyFile(e.absPath, target, constants.COPYFILE_EXCL);
             if (e.nlink > 1) this.#inodes.set(key, target);
+            this.#files.push([e.absPath, target]);
           }
           break;
         }
@@ -245,4 +250,20 @@ class TreeWriter {
       throw fsFailure("set times of", imagePath(this.#t.root, target), err);
     });
   }
+}
+
+/**
+ * fsutil copyXAttrs for the files of one copy, after their owner and mode (a chown clears security.capability):
+ * the source's attributes (never overlay's, ACLs or SELinux labels), in one read and one write. Best effort, as
+ * BuildKit's handler only logs a failure.
+ */
+async function copyXattrs(files: readonly (readonly [src: string, dst: string])[]): Promise<void> {
+  if (files.length === 0) return;
+  const found = await readXattrs(files.map(([src]) => src)).catch(() => undefined);
+  const items: [string, string, Buffer][] = [];
+  for (const [src, dst] of files) for (const [k, v] of found?.get(src) ?? []) if (isPortableXattr(k)) items.push([dst, k, v]);
+  if (items.length === 0) return;
+  await writeXattrs(items).catch(async () => {
+    for (const item of items) await writeXattrs([item]).catch(() => {});
+  });
 }

@@ -22,4 +22,4 @@ export { gzipBackendStatus, type CompressorBackends, type GzipBackendStatus } fr
 export { LayerError, SnapshotError } from "./errors.js";
 export { fsdStatus } from "./fsd.js";
 export { lstatDir, type DirChild } from "./lstat-dir.js";
-export { isPortableXattr, writeXattrs } from "./native.js";
+export { isPortableXattr, readXattrs, writeXattrs } from "./native.js";

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BuildContext } from "../../../src/context/index.js";
-import type { FileAction } from "../../../src/graph/index.js";
+import type { CopyAction, FileAction } from "../../../src/graph/index.js";
 import type { BuildRef } from "../../../src/cache/index.js";
 import { copyCtx, dumpTree, makeContext, openHarness, runFileOp, statIn, STAGE, type Harness } from "./file-harness.js";
+import { requireTool } from "../../helpers/base-images.js";
 
 const MTIME = 1_000_000_000;
 
@@ -164,6 +166,29 @@ describe("COPY (file op copy action)", () => {
     const two = await statIn(h, ref, "/out/two");
     expect(one!.ino).toBe(two!.ino);
     expect(one!.nlink).toBe(2);
+  });
+
+  it("copies the sources' extended attributes after --chown (fsutil copyXAttrs): a capability survives", async () => {
+    requireTool("setfattr", "attr");
+    const w = await h.refs.prepare(h.base);
+    await mkdir(join(w.path, "src"), { recursive: true });
+    await writeFile(join(w.path, "src/ping"), "p");
+    await writeFile(join(w.path, "src/plain"), "q");
+    execFileSync("setfattr", ["-n", "security.capability", "-v", "0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=", join(w.path, "src/ping")]);
+    execFileSync("setfattr", ["-n", "user.note", "-v", "kept", join(w.path, "src/ping")]);
+    const stage = await w.commit();
+    const from = (src: string, dest: string, extra = {}): FileAction => ({ ...(copyCtx(src, dest, extra) as CopyAction), src: STAGE });
+    const ref = await runFileOp(h, [from("/src", "/copied/"), from("/src/ping", "/owned", { chown: { user: "1000", group: "50" } })], { ctx, stage });
+    const view = await h.refs.view(ref);
+    try {
+      const attrs = (p: string): string => execFileSync("getfattr", ["-d", "-m", "-", "-e", "base64", "--absolute-names", join(view.path, p)], { encoding: "utf8" });
+      expect(attrs("copied/ping")).toContain("security.capability=0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=");
+      expect(attrs("copied/ping")).toContain("user.note=0sa2VwdA==");
+      expect(attrs("owned")).toContain("security.capability=0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=");
+      expect(attrs("copied/plain")).not.toContain("security.capability");
+    } finally {
+      await view.release();
+    }
   });
 
   it("resolves image symlinks in the destination inside the rootfs", async () => {
