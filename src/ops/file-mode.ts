@@ -1,6 +1,7 @@
 /**
- * COPY/ADD --chmod: an octal mode (`0755`; its permission bits only: Docker 20.10's BuildKit passes it to Go's
- * os.Chmod as a FileMode, where 04000/02000/01000 are not setuid/setgid/sticky, so `--chmod=4755` gives 0755) or a
+ * COPY/ADD --chmod: an octal mode (`0755`; its permission bits replace the source's, whose setuid/setgid/sticky
+ * bits stay: Docker 20.10's fsutil applies `(mode &^ 0777) | (chmod & 0777)` to Go FileModes, where 04000/02000/01000
+ * are not the special bits, so `--chmod=4755` of a plain file gives 0755 and `--chmod=0700` of a 4755 one 4700) or a
  * symbolic one (`u+x,go-w`, `a=rX`, `g=u`) with BSD setmode semantics at umask 0 (tonistiigi/dchapes-mode).
  */
 import { FileOpError } from "./file-errors.js";
@@ -27,7 +28,7 @@ export function parseChmod(text: string): ChmodSpec {
   if (/^[0-9]+$/.test(text)) {
     if (!/^[0-7]+$/.test(text) || Number.parseInt(text, 8) > 0o7777) throw badChmod(text);
     const m = Number.parseInt(text, 8) & 0o777;
-    return { text, apply: () => m };
+    return { text, apply: (mode) => (mode & 0o7000) | m };
   }
   const steps = parseSymbolic(text);
   return { text, apply: (mode, isDir) => applySteps(steps, mode & 0o7777, isDir) };

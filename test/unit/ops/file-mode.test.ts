@@ -7,7 +7,10 @@ describe("--chmod", () => {
   // [mode text, original mode, is directory, expected]
   const table: [string, number, boolean, number][] = [
     ["0755", 0o644, false, 0o755],
-    ["4755", 0o644, false, 0o755], // Docker 20.10: special bits of an octal --chmod are dropped
+    ["4755", 0o644, false, 0o755], // Docker 20.10: special bits of an octal --chmod are dropped…
+    ["0700", 0o4755, false, 0o4700], // …and the source's are kept: only the permission bits are replaced
+    ["4755", 0o4755, false, 0o4755],
+    ["0755", 0o3775, true, 0o3755],
     ["0", 0o644, false, 0],
     ["644", 0o755, true, 0o644],
     ["u+x", 0o644, false, 0o744],
