@@ -153,7 +153,10 @@ export class SshAgentError extends TsbuildError {
   }
 }
 
-/** A named context: `--build-context name=DIR` (local), `name=docker-image://REF`, `name=oci-layout://DIR[:TAG]`. */
+/**
+ * A named context: `--build-context name=DIR` (local), `name=docker-image://REF`, `name=oci-layout://DIR[:TAG]`
+ * (a git URL is cloned by the CLI first and arrives here as a directory).
+ */
 export type NamedContext =
   | { readonly kind: "local"; readonly name: string; readonly dir: string }
   | { readonly kind: "image"; readonly name: string; readonly ref: string }
@@ -182,7 +185,7 @@ export function parseBuildContext(value: string, cwd = process.cwd()): NamedCont
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
     throw new UsageError(`--build-context ${name}: unsupported source ${JSON.stringify(target)}`, {
-      hint: "use a directory, docker-image://REF or oci-layout://DIR",
+      hint: "use a directory, a git URL (https://…/repo.git#REF), docker-image://REF or oci-layout://DIR",
     });
   }
   return { kind: "local", name, dir: resolve(cwd, target) };

@@ -231,6 +231,22 @@ describe("build contexts that are not directories", () => {
     expect(tmpLeft()).toEqual([]);
   });
 
+  it("--build-context NAME=GIT-URL: the repository at #ref:subdir is the named context, clones removed after", async () => {
+    const url = `git://127.0.0.1:${gitPort}/r.git`;
+    const ctx = world.tmp("named-git-ctx-");
+    writeFileSync(join(ctx, "Dockerfile"), "FROM busybox\nCOPY --from=src v.txt /from-git.txt\nCOPY local.txt /\n");
+    writeFileSync(join(ctx, "local.txt"), "local\n");
+    const out = world.tmp("out-named-git-");
+    ok(await world.run(["build", "-q", "--build-context", `src=${url}#v1:app`, "-o", `type=local,dest=${out}`, ctx]));
+    expect(readFileSync(join(out, "from-git.txt"), "utf8")).toBe("v1\n");
+    expect(readFileSync(join(out, "local.txt"), "utf8")).toBe("local\n");
+    const bad = await world.run(["build", "-q", "--build-context", `src=${url}#no-such-branch`, ctx]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/no-such-branch/);
+    noStack(bad);
+    expect(tmpLeft()).toEqual([]);
+  });
+
   it("--build-context NAME=DIR in FROM is an image whose root filesystem is the directory", async () => {
     const base = world.tmp("named-");
     mkdirSync(join(base, "etc"));

@@ -143,10 +143,16 @@ export async function runBuild(aIn: BuildCliArgs): Promise<number> {
   const { contextArg } = await import("./dockerfile-input.js");
   const a0: BuildCliArgs = { ...aIn, context: contextArg(aIn.context) };
   // A context that is not a directory (an archive on stdin, a URL, git) is fetched once, then built as a directory.
-  const { fetchContextArg } = await import("./context-input.js");
+  const { fetchContextArg, fetchNamedContexts } = await import("./context-input.js");
   const fetched = await fetchContextArg(a0, process.env);
   try {
-    return await runBuildIn(a0, fetched);
+    // Named contexts given as git URLs are cloned here too (before the session, as the main context).
+    const named = await fetchNamedContexts(list(a0["build-context"]), a0.root, process.env);
+    try {
+      return await runBuildIn({ ...a0, "build-context": named.values }, fetched);
+    } finally {
+      await named.release();
+    }
   } finally {
     await fetched?.release();
   }

@@ -87,6 +87,64 @@ export async function fetchContextArg(a: { readonly context: string; readonly fi
   }
 }
 
+const NAMED_ENV = "TSBUILD_FETCHED_NAMED";
+
+/**
+ * `--build-context NAME=GIT-URL` (`https://…/repo.git#ref:subdir`, `git@host:repo`, `git://…`, `github.com/…`, as
+ * BuildKit's named contexts): cloned once into the root's scratch space, like a git build context, and passed on
+ * as `NAME=DIR`. Other values are returned as given. The session receives the result through
+ * `TSBUILD_FETCHED_NAMED`; `release` removes the clones (a no-op in a process that did not make them).
+ */
+export async function fetchNamedContexts(values: readonly string[], root: string | undefined, env: NodeJS.ProcessEnv): Promise<{ values: readonly string[]; release(): Promise<void> }> {
+  const stashed = env[NAMED_ENV];
+  if (stashed) return { values: JSON.parse(stashed) as string[], release: () => Promise.resolve() };
+  const none = { values, release: () => Promise.resolve() };
+  if (values.length === 0) return none;
+  const ctx = await import("../../context/index.js");
+  const gitOf = (v: string) => {
+    const target = v.slice(v.indexOf("=") + 1);
+    if (v.indexOf("=") <= 0 || /^(docker-image|oci-layout):\/\//.test(target)) return undefined;
+    const source = ctx.classifyContext(target);
+    return source.kind === "git" ? source : undefined;
+  };
+  if (!values.some((v) => gitOf(v) !== undefined)) return none;
+  const { resolveRoot, rootLayout, tempName } = await import("../../store/index.js");
+  const layout = rootLayout(resolveRoot({ root }));
+  const scratch: string[] = [];
+  const release = async (): Promise<void> => {
+    for (const d of scratch) await rm(d, { recursive: true, force: true }).catch(() => {});
+  };
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort(new TsbuildError("TSB_CONTEXT_INTERRUPTED", "interrupted while fetching a named build context"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const out: string[] = [];
+    for (const v of values) {
+      const source = gitOf(v);
+      if (!source) {
+        out.push(v);
+        continue;
+      }
+      await mkdir(layout.tmp, { recursive: true });
+      const scratchDir = join(layout.tmp, tempName());
+      await mkdir(scratchDir, { mode: 0o700 });
+      scratch.push(scratchDir);
+      const fetched = await ctx.fetchContext(source, { scratchDir, dockerfile: null, signal: ac.signal });
+      out.push(`${v.slice(0, v.indexOf("="))}=${fetched.contextDir}`);
+    }
+    process.env[NAMED_ENV] = JSON.stringify(out);
+    return { values: out, release };
+  } catch (err) {
+    await release();
+    if (ac.signal.aborted) throw ac.signal.reason;
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
 /**
  * Read-only commands (`build --check`, `graph`): run `fn` on arguments whose context is a directory. An http(s) or
  * git context is fetched first (into the root's scratch space, removed afterwards), `-f` then names a file inside
