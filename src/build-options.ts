@@ -154,11 +154,13 @@ export class SshAgentError extends TsbuildError {
 }
 
 /**
- * A named context: `--build-context name=DIR` (local), `name=docker-image://REF`, `name=oci-layout://DIR[:TAG]`
- * (a git URL is cloned by the CLI first and arrives here as a directory).
+ * A named context: `--build-context name=DIR` (local), `name=https://…` (one file), `name=docker-image://REF`,
+ * `name=oci-layout://DIR[:TAG]` (a git URL is cloned by the CLI first and arrives here as a directory).
  */
 export type NamedContext =
   | { readonly kind: "local"; readonly name: string; readonly dir: string }
+  /** An http(s) URL (not a git repository): one file, as BuildKit's llb.HTTP, read with COPY --from or RUN --mount from. */
+  | { readonly kind: "http"; readonly name: string; readonly url: string }
   | { readonly kind: "image"; readonly name: string; readonly ref: string }
   | { readonly kind: "oci-layout"; readonly name: string; readonly dir: string; readonly tag?: string; readonly digest?: Digest };
 
@@ -183,9 +185,10 @@ export function parseBuildContext(value: string, cwd = process.cwd()): NamedCont
     if (!m[1]) throw new UsageError(`--build-context ${name}: oci-layout:// needs a directory`, { hint: "use oci-layout://DIR[:TAG|@sha256:…]" });
     return { kind: "oci-layout", name, dir: resolve(cwd, m[1]), ...(m[2] ? { tag: m[2] } : {}) };
   }
+  if (/^https?:\/\//i.test(target)) return { kind: "http", name, url: target };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
     throw new UsageError(`--build-context ${name}: unsupported source ${JSON.stringify(target)}`, {
-      hint: "use a directory, a git URL (https://…/repo.git#REF), docker-image://REF or oci-layout://DIR",
+      hint: "use a directory, a git or http(s) URL, docker-image://REF or oci-layout://DIR",
     });
   }
   return { kind: "local", name, dir: resolve(cwd, target) };

@@ -151,7 +151,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const imageContexts = new Map<string, ImageContextSource>();
     for (const c of opts.buildContexts ?? []) {
       if (c.kind === "local") contexts.set(c.name, open(c.dir));
-      else imageContexts.set(c.name, imageContextSource(c));
+      else if (c.kind !== "http") imageContexts.set(c.name, imageContextSource(c));
     }
     const deps: OpDeps = {
       layout,
@@ -182,6 +182,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(opts.extraHosts?.length ? { extraHosts: opts.extraHosts } : {}),
       namedContexts: (opts.buildContexts ?? []).filter((c) => c.kind === "local").map((c) => c.name),
       imageContexts: [...imageContexts.keys()],
+      httpContexts: new Map((opts.buildContexts ?? []).flatMap((c) => (c.kind === "http" ? [[c.name, c.url] as const] : []))),
     });
 
     const outputs = opts.outputs ?? defaultOutputs(opts);
@@ -289,7 +290,7 @@ const noRegistry: Registry = {
 };
 
 /** A `--build-context NAME=docker-image://…|oci-layout://…` as the image resolver's source (reference checked here). */
-function imageContextSource(c: Exclude<NamedContext, { kind: "local" }>): ImageContextSource {
+function imageContextSource(c: Exclude<NamedContext, { kind: "local" | "http" }>): ImageContextSource {
   if (c.kind === "oci-layout") return { kind: "oci-layout", dir: c.dir, ...(c.tag ? { tag: c.tag } : {}), ...(c.digest ? { digest: c.digest } : {}) };
   try {
     return { kind: "image", ref: parseReference(c.ref).full };

@@ -112,6 +112,11 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
     const base = byName.get(d.baseName.toLowerCase());
     if (base) d.base = base;
     const local = base ? undefined : localContextName(opts.namedContexts, d.baseName);
+    if (!base && httpContextUrl(opts.httpContexts, d.baseName) !== undefined) {
+      throw withLocation(new FrontendError("TSB_FRONTEND_BAD_FROM", `FROM ${d.baseName}: the named context ${JSON.stringify(d.baseName)} is an http(s) URL, a single file, not an image`, {
+        hint: `read it with COPY --from=${d.baseName} or RUN --mount=from=${d.baseName}; FROM needs a directory, git or image context`,
+      }), { filename, ranges: st.source });
+    }
     if (local !== undefined) fromLocalContext(d, local, targetPlatform, filename);
     states.push(d);
     if (st.name !== undefined) byName.set(st.name.toLowerCase(), d);
@@ -141,6 +146,14 @@ export async function compile(df: Dockerfile, opts: CompileOptions, internals: C
       }
       const named = byName.get(from.toLowerCase());
       if (named) return named;
+      const url = httpContextUrl(opts.httpContexts, from);
+      if (url !== undefined) {
+        const http = createVertex({ kind: "source", source: { type: "http", url } }, [], { name: `[context ${from}] ${url}` });
+        const state = newState({ baseName: from, index: -1, instructions: [], source: ranges, original: "", keywordRaw: "FROM", comments: [] } as Stage, true);
+        Object.assign(state, { stageName: "", cmdTotal: 0, resolved: true, dispatched: true, platform: targetPlatform, root: { vertex: http, output: 0 } });
+        states.push(state);
+        return state;
+      }
       if (opts.namedContexts?.includes(from)) {
         const local = newState({ baseName: from, index: -1, instructions: [], source: ranges, original: "", keywordRaw: "FROM", comments: [] } as Stage, true);
         Object.assign(local, { stageName: "", cmdTotal: 0, resolved: true, dispatched: true, platform: targetPlatform, root: contextVertex(from) });
@@ -313,6 +326,11 @@ function checkCycles(states: readonly DispatchState[], filename: string, text: s
 }
 
 /** The `--build-context NAME=DIR` named like `word` (FROM and stage names match case-insensitively). */
+function httpContextUrl(contexts: ReadonlyMap<string, string> | undefined, word: string): string | undefined {
+  for (const [name, url] of contexts ?? []) if (name.toLowerCase() === word.toLowerCase()) return url;
+  return undefined;
+}
+
 function localContextName(names: readonly string[] | undefined, word: string): string | undefined {
   return names?.find((n) => n.toLowerCase() === word.toLowerCase());
 }

@@ -57,6 +57,11 @@ export interface CompileOptions {
    * and instructions are not used).
    */
   readonly imageContexts?: readonly string[];
+  /**
+   * Http(s) contexts (`--build-context NAME=https://…`), name → URL: `COPY --from=NAME` and `RUN --mount from=NAME`
+   * read the one file the URL serves (BuildKit's llb.HTTP: named from Content-Disposition or the URL path, 0600).
+   */
+  readonly httpContexts?: ReadonlyMap<string, string>;
   /** Receives build-check findings found while compiling (UndefinedVar, WorkdirRelativePath, …). */
   readonly onFinding?: (finding: LintFinding) => void;
   /** `.dockerignore` predicate for CopyIgnoredFile: true when a context path is excluded. */

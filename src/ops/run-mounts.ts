@@ -4,7 +4,7 @@
  * closed, cache locks freed.
  * Cache mounts live in OpDeps.cacheMountsDir (see cache-mounts.ts).
  */
-import { cp, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, rm, writeFile } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { join } from "node:path";
 import type { BindMount, CacheMount, ExecMount, SecretMount, SshMount } from "../graph/index.js";
@@ -95,7 +95,18 @@ async function bindMount(m: BindMount, inputs: readonly OpResult[], env: OpEnv, 
     await cp(r.absPath, copy, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
     return { type: "bind", source: copy, target: m.dest, readonly: false };
   }
-  if (result?.kind === "http") return { type: "bind", source: result.path, target: m.dest, readonly: m.readonly };
+  if (result?.kind === "http") {
+    // The http source's filesystem (BuildKit's llb.HTTP): a directory holding the one file under its name, 0600.
+    // A private copy, so a writable mount never touches the downloaded file other steps read.
+    const dir = await emptyDir(env, "http-", undo);
+    await chmod(dir, 0o755);
+    const file = join(dir, result.filename);
+    await cp(result.path, file, { preserveTimestamps: true });
+    const sel = (m.selector ?? "").replace(/^\/+|\/+$/g, "");
+    if (sel === "" || sel === ".") return { type: "bind", source: dir, target: m.dest, readonly: m.readonly };
+    if (sel === result.filename) return { type: "bind", source: file, target: m.dest, readonly: m.readonly };
+    throw new OpsError("TSB_OPS_MOUNT", `${what}: ${JSON.stringify(m.selector)} not found: the source holds only ${JSON.stringify(result.filename)}`, { hint: "leave out source= or name that file" });
+  }
   const ref = fsInput(inputs, m.input, what);
   if (m.readonly) {
     const view = await env.deps.refs.view(ref, signal);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -57,6 +57,10 @@ describe("build contexts that are not directories", () => {
       if (req.url === "/ctx.tar.gz") res.end(execFileSync("gzip", ["-c"], { input: tarball }));
       else if (req.url === "/changing.tar") res.end(changing);
       else if (req.url === "/Dockerfile") res.end(plain);
+      else if (req.url === "/files/tool.sh") {
+        res.setHeader("Last-Modified", new Date(commitTime * 1000).toUTCString());
+        res.end("#!/bin/sh\necho tool\n");
+      }
       else if (req.url === "/hang.tar") {
         res.write(tarball.subarray(0, 1024)); // then never ends
       } else {
@@ -245,6 +249,22 @@ describe("build contexts that are not directories", () => {
     expect(bad.stderr).toMatch(/no-such-branch/);
     noStack(bad);
     expect(tmpLeft()).toEqual([]);
+  });
+
+  it("--build-context NAME=https://…: the file it serves, for COPY --from and RUN --mount from (FROM is refused)", async () => {
+    const ctx = world.tmp("named-http-ctx-");
+    writeFileSync(join(ctx, "Dockerfile"), "FROM busybox\nCOPY --from=tools tool.sh /bin/tool.sh\nRUN --mount=from=tools,target=/t cat /t/tool.sh > /seen.txt\n");
+    const out = world.tmp("out-named-http-");
+    ok(await world.run(["build", "-q", "--build-context", `tools=http://127.0.0.1:${port}/files/tool.sh`, "-o", `type=local,dest=${out}`, ctx]));
+    expect(readFileSync(join(out, "bin", "tool.sh"), "utf8")).toBe("#!/bin/sh\necho tool\n");
+    expect(readFileSync(join(out, "seen.txt"), "utf8")).toBe("#!/bin/sh\necho tool\n");
+    const st = statSync(join(out, "bin", "tool.sh"));
+    expect([st.mode & 0o777, st.mtimeMs / 1000]).toEqual([0o600, commitTime]); // llb.HTTP: 0600, Last-Modified
+    writeFileSync(join(ctx, "Dockerfile"), "FROM tools\n");
+    const bad = await world.run(["build", "-q", "--build-context", `tools=http://127.0.0.1:${port}/files/tool.sh`, ctx]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/FROM tools: the named context "tools" is an http\(s\) URL/);
+    noStack(bad);
   });
 
   it("--build-context NAME=DIR in FROM is an image whose root filesystem is the directory", async () => {

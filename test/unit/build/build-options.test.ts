@@ -39,7 +39,10 @@ describe("build options", () => {
     expect(parseBuildContext(`x=oci-layout:///l@${d}`)).toEqual({ kind: "oci-layout", name: "x", dir: "/l", digest: d });
     expect(() => parseBuildContext("x=oci-layout:///l@sha256:zz")).toThrow(/invalid digest/);
     expect(() => parseBuildContext("x=docker-image://")).toThrow(/needs an image reference/);
+    // A git URL never gets here (the CLI clones it first): parsed alone, it is an unsupported source.
     expect(() => parseBuildContext("x=git://repo")).toThrow(/unsupported source/);
+    expect(parseBuildContext("tools=https://example.com/t.sh")).toEqual({ kind: "http", name: "tools", url: "https://example.com/t.sh" });
+    expect(parseBuildContext("t=HTTP://h/x")).toEqual({ kind: "http", name: "t", url: "HTTP://h/x" });
     expect(() => parseBuildContext("noequals")).toThrow(/invalid --build-context/);
   });
 
