@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { writeLayerTar, type DiffEntry, type DiffSource } from "../snapshot/index.js";
+import { decodeName, fsPath, writeLayerTar, type DiffEntry, type DiffSource } from "../snapshot/index.js";
 import { ExportError } from "./errors.js";
 
 /** Options of the filesystem outputs. */
@@ -27,10 +27,11 @@ function walkTree(root: string, sourceDateEpoch?: number): DiffEntry[] {
   const out: DiffEntry[] = [];
   const epochMs = sourceDateEpoch === undefined ? undefined : BigInt(sourceDateEpoch) * 1000n;
   const walk = (rel: string): void => {
-    const names = readdirSync(rel === "" ? root : join(root, rel)).sort();
+    // As bytes: a name that is not UTF-8 keeps its bytes (decodeName) instead of vanishing in decoding.
+    const names = readdirSync(fsPath(rel === "" ? root : join(root, rel)), { encoding: "buffer" }).map(decodeName).sort();
     for (const name of names) {
       const path = rel === "" ? name : `${rel}/${name}`;
-      let stat = lstatSync(join(root, path), { bigint: true });
+      let stat = lstatSync(fsPath(join(root, path)), { bigint: true });
       if (epochMs !== undefined) {
         stat = Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as BigIntStats, stat, { mtimeMs: epochMs, mtimeNs: epochMs * 1000000n });
       }
@@ -71,10 +72,10 @@ export async function writeTreeTar(root: string, out: Writable, opts: FsOutputOp
 
 /** Remove whatever is at `path` unless it is a directory and `keepDir`. */
 async function clear(path: string, keepDir: boolean): Promise<void> {
-  const st = await lstat(path).catch(() => undefined);
+  const st = await lstat(fsPath(path)).catch(() => undefined);
   if (!st) return;
   if (keepDir && st.isDirectory()) return;
-  await rm(path, { recursive: true, force: true });
+  await rm(fsPath(path), { recursive: true, force: true });
 }
 
 /**
@@ -97,33 +98,33 @@ export async function copyTree(root: string, dest: string, opts: FsOutputOptions
       const mode = Number(st.mode & 0o7777n);
       if (st.isDirectory()) {
         await clear(dst, true);
-        await mkdir(dst, { recursive: true, mode: 0o700 });
-        await chmod(dst, 0o700);
+        await mkdir(fsPath(dst), { recursive: true, mode: 0o700 });
+        await chmod(fsPath(dst), 0o700);
         dirs.push({ path: dst, stat: st });
       } else if (st.isSymbolicLink()) {
         await clear(dst, false);
-        await symlink(await readlink(src), dst);
-        await lutimes(dst, ...time(st));
+        await symlink(await readlink(fsPath(src), { encoding: "buffer" }), fsPath(dst));
+        await lutimes(fsPath(dst), ...time(st));
       } else if (st.isFile()) {
         await clear(dst, false);
         const id = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1n ? links.get(id) : undefined;
         if (first !== undefined) {
-          await link(first, dst);
+          await link(fsPath(first), fsPath(dst));
           continue;
         }
         if (st.nlink > 1n) links.set(id, dst);
-        await copyFile(src, dst);
-        await chmod(dst, mode);
-        await utimes(dst, ...time(st));
+        await copyFile(fsPath(src), fsPath(dst));
+        await chmod(fsPath(dst), mode);
+        await utimes(fsPath(dst), ...time(st));
       } else {
         opts.onSkip?.(e.path, st.isFIFO() ? "a named pipe" : st.isSocket() ? "a socket" : "a device node");
       }
     }
     // Directory modes and times last (children first), so read-only directories can be filled and keep their mtime.
     for (const d of dirs.reverse()) {
-      await chmod(d.path, Number(d.stat.mode & 0o7777n));
-      await utimes(d.path, ...time(d.stat));
+      await chmod(fsPath(d.path), Number(d.stat.mode & 0o7777n));
+      await utimes(fsPath(d.path), ...time(d.stat));
     }
   } catch (err) {
     if ((err as { name?: string }).name === "AbortError") throw err;

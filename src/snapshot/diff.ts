@@ -20,6 +20,7 @@ interface Headers extends Omit<Partial<Header>, "type" | "linkname"> {
 type PackHeader = Parameters<tar.Pack["entry"]>[0];
 import { createCompressor, DigestTap, LAYER_MEDIA_TYPES } from "./compress.js";
 import { LayerError } from "./errors.js";
+import { decodeName, fsPath, rawBytes } from "./raw-names.js";
 import type { Compression, DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
 
@@ -149,11 +150,11 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
     const records: Buffer[] = [];
     const real = { ...header };
     if (!fits({ ...header, linkname: undefined })) {
-      records.push(paxRecord("path", Buffer.from(header.name)));
+      records.push(paxRecord("path", rawBytes(header.name)));
       real.name = placeholder(header.name);
     }
     if (header.linkname !== undefined && !fits({ ...header, name: "x", linkname: header.linkname })) {
-      records.push(paxRecord("linkpath", Buffer.from(header.linkname)));
+      records.push(paxRecord("linkpath", rawBytes(header.linkname)));
       real.linkname = placeholder(header.linkname);
     }
     for (const k of ["uid", "gid"] as const) {
@@ -194,7 +195,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
     if (st.isDirectory()) {
       entry(put({ ...base, name: `${e.path}/`, type: "directory" }, xattrs));
     } else if (st.isSymbolicLink()) {
-      entry(put({ ...base, type: "symlink", linkname: await readlink(abs) }, xattrs));
+      entry(put({ ...base, type: "symlink", linkname: decodeName(await readlink(fsPath(abs), { encoding: "buffer" })) }, xattrs));
     } else if (st.isFile()) {
       const id = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1n ? links.get(id) : undefined;
@@ -220,7 +221,7 @@ export async function writeLayerTar(source: DiffSource, pack: tar.Pack, options:
           }
           return void sink.end(body);
         }
-        const file = createReadStream(abs, { start: 0, end: size - 1 });
+        const file = createReadStream(fsPath(abs), { start: 0, end: size - 1 });
         sink.on("error", () => file.destroy());
         file.on("error", (err) => sink.destroy(err)).pipe(sink);
       });
@@ -239,7 +240,7 @@ const SMALL_FILE = 256 * 1024;
 
 /** Exactly `size` bytes of the regular file at `abs` (never through a symlink); fails if it is not that long. */
 function readWhole(abs: string, size: number): Buffer {
-  const fd = openSync(abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  const fd = openSync(fsPath(abs), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   try {
     const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;

@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { getSystemErrorName } from "node:util";
 import { buildNative } from "../util/native-build.js";
 import { SnapshotError } from "./errors.js";
+import { decodeName, rawBytes } from "./raw-names.js";
 
 /** Request codes; see native/fsd.c for the fields of each. */
 export const FsdOp = { ping: 0, mount: 1, umount: 2, xattrs: 3, xattrTree: 4, setXattrs: 5, mknod: 6, clone: 7, lstatDir: 8 } as const;
@@ -179,7 +180,7 @@ function encodeRequest(op: FsdOp, fields: readonly FsdField[]): Buffer {
       parts.push(b);
       len += 4;
     } else {
-      const data = typeof f === "string" ? Buffer.from(f, "utf8") : f;
+      const data = typeof f === "string" ? rawBytes(f) : f;
       const head = Buffer.alloc(4);
       head.writeUInt32LE(data.length);
       parts.push(head, data, ZERO);
@@ -203,7 +204,7 @@ export function decodeXattrRecords(payload: Buffer, each: (path: string, attrs: 
     return b;
   };
   while (at < payload.length) {
-    const path = field().toString("utf8");
+    const path = decodeName(field());
     const count = payload.readUInt32LE(at);
     at += 4;
     const attrs: Array<readonly [string, Buffer]> = [];

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parsePax } from "./layer-stream.js";
 import { readXattrs } from "./native.js";
 import { octalField, stringField } from "./tar-fields.js";
+import { decodeName, fsPath } from "./raw-names.js";
 import type { SplicePlan } from "./splice.js";
 import type { DiffEntry } from "./types.js";
 
@@ -63,8 +64,8 @@ export function indexTarEntries(path: string): TarEntry[] | undefined {
         const body = get(pos + 512, size);
         if (!body) return undefined;
         const pax = parsePax(Buffer.from(body));
-        for (const k of pax.keys()) if (k === "linkpath") return undefined;
-        paxPath = pax.get("path")?.toString("utf8");
+        const raw = pax.get("path");
+        paxPath = raw === undefined ? undefined : decodeName(raw);
         pos += 512 + Math.ceil(size / 512) * 512;
         h = get(pos, 512);
         if (!h) return undefined;
@@ -155,7 +156,7 @@ export async function planDerivedSplice(root: string, oldTar: string, written: R
   for (const p of regen.sort(comparePaths)) {
     let st: BigIntStats | undefined;
     try {
-      st = lstatSync(join(root, p), { bigint: true });
+      st = lstatSync(fsPath(join(root, p)), { bigint: true });
     } catch {
       return undefined;
     }

@@ -13,6 +13,7 @@ import tar from "tar-stream";
 import { isLayerXattr, mtimeSeconds, writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
 import { parsePax } from "./layer-stream.js";
 import { octalField, stringField } from "./tar-fields.js";
+import { decodeName } from "./raw-names.js";
 import type { DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
 /** One regular-file entry of the earlier tar: its bytes [start, end) (PAX header included) and header fields. */
@@ -91,7 +92,8 @@ export function indexTar(path: string): Map<string, OldEntry> | undefined {
       const mtime = octalField(h, 136, 12);
       if (size === undefined || mode === undefined || uid === undefined || gid === undefined || mtime === undefined) return undefined;
       const prefix = stringField(h, 345, 155);
-      const name = pax?.get("path")?.toString("utf8") ?? (prefix ? `${prefix}/${stringField(h, 0, 100)}` : stringField(h, 0, 100));
+      const paxPath = pax?.get("path");
+      const name = paxPath !== undefined ? decodeName(paxPath) : (prefix ? `${prefix}/${stringField(h, 0, 100)}` : stringField(h, 0, 100));
       pos += 512 + (type === "0" ? Math.ceil(size / 512) * 512 : 0);
       if (type !== "0") continue;
       const xattrs = new Map<string, Buffer>();

@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { readXattrs, readXattrsTree, type XattrMap } from "./native.js";
 import type { DiffEntry, DiffSource } from "./types.js";
+import { decodeName, fsPath } from "./raw-names.js";
 import { ancestors, unchangedPaths, type Candidate } from "./compare.js";
 
 /** Sort key: a dir, then its opaque marker, then its whiteouts, then its children, each group by name. */
@@ -58,7 +59,7 @@ function relXattrs(abs: XattrMap, root: string, paths: Iterable<string>): Map<st
 
 function lstatOrUndefined(path: string): BigIntStats | undefined {
   try {
-    return lstatSync(path, { bigint: true });
+    return lstatSync(fsPath(path), { bigint: true });
   } catch (e) {
     if (["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")) return undefined;
     throw e;
@@ -78,12 +79,13 @@ export async function walkUpper(upper: string, lower?: string): Promise<DiffSour
   const entries: DiffEntry[] = [];
   const cands: Candidate[] = [];
   const walk = (rel: string, below: boolean): void => {
-    const names = readdirSync(rel === "" ? upper : join(upper, rel)).sort();
+    // Names as bytes: one that is not UTF-8 keeps its bytes (raw-names.ts) instead of vanishing in decoding.
+    const names = readdirSync(fsPath(rel === "" ? upper : join(upper, rel)), { encoding: "buffer" }).map(decodeName).sort();
     const stats: BigIntStats[] = [];
     const lowers: (BigIntStats | undefined)[] = [];
     for (const name of names) {
       const path = rel === "" ? name : `${rel}/${name}`;
-      const stat = lstatSync(join(upper, path), { bigint: true });
+      const stat = lstatSync(fsPath(join(upper, path)), { bigint: true });
       const lowerStat = below && lower ? lstatOrUndefined(join(lower, path)) : undefined;
       stats.push(stat);
       lowers.push(lowerStat);

@@ -147,6 +147,42 @@ describe("spliced layer export", () => {
     expect(entries.map((e) => `${e.kind}:${e.path}`)).toEqual(expect.arrayContaining(["whiteout:app/gone", "whiteout:app/z", "opaque:app/opq"]));
   });
 
+  it("keeps file names and link targets that are not UTF-8 byte for byte (full and spliced exports)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { symlinkSync, writeFileSync: writeSync } = await import("node:fs");
+    const raw = (s: string, ...bytes: number[]): Buffer => Buffer.concat([Buffer.from(s), Buffer.from(bytes)]);
+    await snap.prepare("raw1", "base");
+    const p = await snap.mount("raw1");
+    await mkdir(join(p, "raw"));
+    writeSync(raw(join(p, "raw", "latin1-caf"), 0xe9), "café in latin-1\n");
+    writeSync(raw(join(p, "raw", "ff-"), 0xff, 0xfe, 0x2e, 0x74), "bytes\n");
+    writeSync(join(p, "raw", "ok-é"), "utf-8\n");
+    symlinkSync(raw("target-", 0xe9), raw(join(p, "raw", "link-"), 0xe9));
+    await snap.commit("raw1");
+    const diff = await snap.diff("raw1");
+    const full = join(dir, "raw1.tar");
+    const desc = await exportLayer(diff, full, { compression: "none" });
+    // GNU tar reads the PAX path and linkpath records: the names and the link target come back as the same bytes.
+    const listing = execFileSync("tar", ["--quoting-style=literal", "-tvf", full]);
+    for (const want of [raw("raw/latin1-caf", 0xe9), raw("raw/ff-", 0xff, 0xfe, 0x2e, 0x74), Buffer.from("raw/ok-é"), raw("raw/link-", 0xe9, 0x20, 0x2d, 0x3e, 0x20, 0x74, 0x61, 0x72, 0x67, 0x65, 0x74, 0x2d, 0xe9)]) {
+      expect(listing.includes(want)).toBe(true);
+    }
+    // A clone of that layer with one more file, spliced from what was written: the same bytes as a full export.
+    await snap.prepare("raw2", "base");
+    await snap.cloneLayer("raw2", "raw1");
+    writeSync(join(await snap.mount("raw2"), "raw", "new"), "n\n");
+    await snap.commit("raw2");
+    const plan = await planDerivedSplice((await snap.layerDir!("raw2"))!, full, new Set(["raw", "raw/new"]), []);
+    expect(plan).toBeDefined();
+    expect(plan!.copied).toBe(3);
+    const spliced = memorySink();
+    const whole = memorySink();
+    await writeSplicedLayer(plan!, spliced.stream, { compression: "none" });
+    await exportLayer(await snap.diff("raw2"), whole.stream, { compression: "none" });
+    expect(spliced.bytes().equals(whole.bytes())).toBe(true);
+    expect(desc.size).toBeGreaterThan(0);
+  });
+
   it("declines a tar it cannot read", async () => {
     await snap.prepare("x", "base");
     await writeFile(join(await snap.mount("x"), "f"), "f");
