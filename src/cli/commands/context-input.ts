@@ -58,16 +58,12 @@ export async function fetchContextArg(a: { readonly context: string; readonly fi
   const scratchDir = join(layout.tmp, tempName());
   await mkdir(scratchDir, { mode: 0o700 });
   const release = (): Promise<void> => rm(scratchDir, { recursive: true, force: true }).catch(() => {});
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort(new TsbuildError("TSB_CONTEXT_INTERRUPTED", "interrupted while fetching the build context"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
+  return fetching("the build context", release, async (signal) => {
     const fetched = await ctx.fetchContext(source, {
       scratchDir,
       ...(a.file === "-" ? { dockerfile: null } : a.file !== undefined ? { dockerfile: a.file } : {}),
       ...(stdin ? { stdin } : {}),
-      signal: ac.signal,
+      signal,
     });
     const out = {
       contextDir: fetched.contextDir,
@@ -77,6 +73,20 @@ export async function fetchContextArg(a: { readonly context: string; readonly fi
     };
     process.env[ENV] = JSON.stringify(out);
     return { ...out, release };
+  });
+}
+
+/**
+ * Run a fetch that Ctrl-C (SIGINT/SIGTERM) cancels through `signal`: on any failure `release` removes what was
+ * fetched, and a cancelled fetch fails with TSB_CONTEXT_INTERRUPTED naming `what`.
+ */
+async function fetching<T>(what: string, release: () => Promise<void>, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort(new TsbuildError("TSB_CONTEXT_INTERRUPTED", `interrupted while fetching ${what}`));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await fn(ac.signal);
   } catch (err) {
     await release();
     if (ac.signal.aborted) throw ac.signal.reason;
@@ -114,11 +124,7 @@ export async function fetchNamedContexts(values: readonly string[], root: string
   const release = async (): Promise<void> => {
     for (const d of scratch) await rm(d, { recursive: true, force: true }).catch(() => {});
   };
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort(new TsbuildError("TSB_CONTEXT_INTERRUPTED", "interrupted while fetching a named build context"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
+  return fetching("a named build context", release, async (signal) => {
     const out: string[] = [];
     for (const v of values) {
       const source = gitOf(v);
@@ -130,19 +136,12 @@ export async function fetchNamedContexts(values: readonly string[], root: string
       const scratchDir = join(layout.tmp, tempName());
       await mkdir(scratchDir, { mode: 0o700 });
       scratch.push(scratchDir);
-      const fetched = await ctx.fetchContext(source, { scratchDir, dockerfile: null, signal: ac.signal });
+      const fetched = await ctx.fetchContext(source, { scratchDir, dockerfile: null, signal });
       out.push(`${v.slice(0, v.indexOf("="))}=${fetched.contextDir}`);
     }
     process.env[NAMED_ENV] = JSON.stringify(out);
     return { values: out, release };
-  } catch (err) {
-    await release();
-    if (ac.signal.aborted) throw ac.signal.reason;
-    throw err;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  });
 }
 
 /**
