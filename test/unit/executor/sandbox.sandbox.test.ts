@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFileSync } from "node:child_process";
 import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,24 @@ describe("sandbox on busybox", () => {
       const st = statSync(join(root.dir, p));
       expect([p, st.uid, st.gid]).toEqual([p, 1000, 1000]);
     }
+  });
+
+  it("honours setuid binaries for a non-root user, as runc under Docker (no_new_privs off)", async () => {
+    // A static helper printing its real and effective uid, made setuid root inside the rootfs.
+    const dir = mkdtempSync(join(tmpdir(), "tsb-setuid-"));
+    try {
+      writeFileSync(join(dir, "e.c"), '#include <stdio.h>\n#include <unistd.h>\nint main(void){printf("%d %d\\n",(int)getuid(),(int)geteuid());return 0;}\n');
+      try {
+        execFileSync("cc", ["-static", "-O2", "-o", join(root.dir, "bin", "euid"), join(dir, "e.c")], { stdio: "pipe" });
+      } catch (e) {
+        throw new Error(`cc -static failed (apt-get install gcc libc6-dev): ${(e as Error).message}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect((await run(["chmod", "4755", "/bin/euid"])).exitCode).toBe(0);
+    expect((await run(["/bin/euid"], { user: "1000" })).stdout).toBe("1000 0\n");
+    expect((await run(["grep", "NoNewPrivs", "/proc/self/status"], { user: "1000" })).stdout).toBe("NoNewPrivs:\t0\n");
   });
 
   it("resolves users by name with supplementary groups, and by id", async () => {
