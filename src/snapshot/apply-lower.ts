@@ -6,7 +6,9 @@
 import { lstat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import { LayerError } from "./errors.js";
 import { mustRun, readXattrs } from "./native.js";
+import { fsPath, hasEscapes } from "./raw-names.js";
 
 /** Lookups, copy-ups and xattr reads in the read-only view below an overlay upperdir (see the file comment). */
 export class LowerTree {
@@ -42,7 +44,7 @@ export class LowerTree {
       if (!parent?.isDirectory()) return undefined;
     }
     try {
-      return await lstat(join(this.#root!, rel));
+      return await lstat(fsPath(join(this.#root!, rel)));
     } catch {
       return undefined;
     }
@@ -50,6 +52,9 @@ export class LowerTree {
 
   /** Copy the non-directory `rel` from below to `dest` with everything (owner, mode, times, xattrs). */
   async copyUp(rel: string, dest: string): Promise<void> {
+    if (hasEscapes(rel) || hasEscapes(dest)) {
+      throw new LayerError("TSB_LAYER_HARDLINK", `cannot copy up ${JSON.stringify(rel)} from a lower layer: its name is not UTF-8`, "a hard link to a lower-layer file named with bytes that are not UTF-8 is not supported", rel);
+    }
     await mustRun("cp", ["-a", "--no-target-directory", "--", join(this.#root!, rel), dest], `copying up ${JSON.stringify(rel)}`);
   }
 

@@ -4,8 +4,8 @@
  * written through a symlink or outside the target. Ownership/mode per entry, xattrs in one batch, directory
  * mtimes last (deepest first) so later writes do not disturb them.
  */
-import { createReadStream, createWriteStream, type Stats } from "node:fs";
-import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { createReadStream, createWriteStream as createWriteStreamOf, type Stats } from "node:fs";
+import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -15,6 +15,28 @@ import { createExtract, decompressLayer } from "./layer-stream.js";
 import { isPortableXattr, mknod, writeXattrs } from "./native.js";
 import { LowerTree } from "./apply-lower.js";
 import type { ApplyTarget } from "./types.js";
+import { decodeName, fsPath } from "./raw-names.js";
+
+// Paths are strings that may hold bytes that are not UTF-8 (raw-names.ts): every fs call here goes through fsPath.
+const chmod = (p: string, mode: number): Promise<void> => fsp.chmod(fsPath(p), mode);
+const lchown = (p: string, uid: number, gid: number): Promise<void> => fsp.lchown(fsPath(p), uid, gid);
+const link = (from: string, to: string): Promise<void> => fsp.link(fsPath(from), fsPath(to));
+const lstat = (p: string): Promise<Stats> => fsp.lstat(fsPath(p));
+const lutimes = (p: string, a: Date, m: Date): Promise<void> => fsp.lutimes(fsPath(p), a, m);
+const mkdir = async (p: string, opts: { mode: number }): Promise<void> => void (await fsp.mkdir(fsPath(p), opts));
+const readdir = async (p: string): Promise<string[]> => (await fsp.readdir(fsPath(p), { encoding: "buffer" })).map(decodeName);
+const rm = (p: string, opts: { recursive: boolean; force: boolean }): Promise<void> => fsp.rm(fsPath(p), opts);
+const symlink = (target: string, p: string): Promise<void> => fsp.symlink(fsPath(target), fsPath(p));
+const createWriteStream = (p: string, opts: { flags: string; mode: number }) => createWriteStreamOf(fsPath(p), opts);
+
+/**
+ * An entry's name as bytes say it: the PAX record when there is one (tar-stream decodes those as UTF-8), else the
+ * header field, which the extractor reads as latin1 (one character per byte; see createExtract).
+ */
+function entryName(pax: ReadonlyMap<string, Buffer>, key: "path" | "linkpath", field: string): string {
+  const raw = pax.get(key);
+  return decodeName(raw ?? Buffer.from(field, "latin1"));
+}
 
 export interface ApplyOptions {
   readonly signal?: AbortSignal;
@@ -198,8 +220,9 @@ export async function applyLayer(input: string | Readable, target: ApplyTarget, 
 
   async function applyEntry(entry: Readable & { header: Header }): Promise<void> {
     options.signal?.throwIfAborted();
-    const h = entry.header;
+    const h0 = entry.header;
     const pax = rawPax();
+    const h = { ...h0, name: entryName(pax, "path", h0.name), linkname: h0.linkname == null ? h0.linkname : entryName(pax, "linkpath", h0.linkname) };
     try {
       const parts = entryComponents(h.name);
       if (parts.length === 0) {

@@ -70,11 +70,13 @@ interface ExtractInternals {
 }
 
 /**
- * tar-stream's extractor plus `rawPax()`: the raw PAX records that applied to the entry last emitted.
+ * tar-stream's extractor (header names read as latin1) plus `rawPax()`: the raw PAX records that applied to the
+ * entry last emitted.
  * Relies on tar-stream 3.2's `_decodeLongHeader` hook (pinned exactly; covered by the xattr round-trip test).
  */
 export function createExtract(): { extract: tar.Extract; rawPax: () => RawPax } {
-  const extract = tar.extract();
+  // Header names as latin1 (one character per byte): apply turns them back into the bytes (raw-names.ts).
+  const extract = tar.extract({ filenameEncoding: "latin1" } as Parameters<typeof tar.extract>[0]);
   const internals = extract as unknown as ExtractInternals;
   const original = internals._decodeLongHeader.bind(extract);
   let pending = new Map<string, Buffer>();

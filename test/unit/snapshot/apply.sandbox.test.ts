@@ -170,6 +170,33 @@ describe("layer formats and metadata", () => {
     expect(sh(`getfattr -e base64 -n security.capability "${join(dest, "hard")}"`)).toContain("AQAAAgAgAAAAAAAAAAAAAAAAAAA=");
   });
 
+  it("applies names and link targets that are not UTF-8 as their bytes (PAX records and GNU tar's header fields)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { readdirSync: rd, readlinkSync: rl, symlinkSync: sl, writeFileSync: wf, mkdirSync: md } = await import("node:fs");
+    const raw = (s: string, ...bytes: number[]): Buffer => Buffer.concat([Buffer.from(s), Buffer.from(bytes)]);
+    // Written by GNU tar (raw bytes in the ustar fields) and by tsbuild's exporter (PAX path/linkpath records).
+    const { root: src } = layout();
+    md(raw(join(src, "d-"), 0xff));
+    wf(raw(join(src, "d-"), 0xff, 0x2f, 0x63, 0x61, 0x66, 0xe9), "latin-1\n");
+    sl(raw("t-", 0xfe), join(src, "link"));
+    const gnu = join(base, `layer${n++}.tar`);
+    execFileSync("tar", ["--format=gnu", "-cf", gnu, "-C", src, "."]);
+    for (const file of [gnu]) {
+      const { root: dest } = layout();
+      await applyLayer(file, { mode: "flat", dir: dest });
+      expect(rd(raw(join(dest, "d-"), 0xff), { encoding: "buffer" }).map((b) => b.toString("hex"))).toEqual([raw("caf", 0xe9).toString("hex")]);
+      expect(rl(join(dest, "link"), { encoding: "buffer" }).equals(raw("t-", 0xfe))).toBe(true);
+      // Exported again by tsbuild (PAX records) and applied once more: the same bytes.
+      const { walkUpper } = await import("../../../src/snapshot/walk.js");
+      const again = join(base, `layer${n++}.tar`);
+      await exportLayer(await walkUpper(dest), again, { compression: "none" });
+      const { root: dest2 } = layout();
+      await applyLayer(again, { mode: "flat", dir: dest2 });
+      expect(rd(raw(join(dest2, "d-"), 0xff), { encoding: "buffer" }).map((b) => b.toString("hex"))).toEqual([raw("caf", 0xe9).toString("hex")]);
+      expect(rl(join(dest2, "link"), { encoding: "buffer" }).equals(raw("t-", 0xfe))).toBe(true);
+    }
+  });
+
   it("creates device nodes only when permitted, with a note otherwise", async () => {
     const { root } = layout();
     const tar = await makeTar([
