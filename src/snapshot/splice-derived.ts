@@ -9,86 +9,23 @@
  * this cannot prove (whiteouts or hard links in either layer, an opaque directory, a written path that vanished,
  * a foreign tar) returns undefined: the caller then walks the layer as usual.
  */
-import { closeSync, lstatSync, openSync, readSync, type BigIntStats } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
-import { parsePax } from "./layer-stream.js";
 import { readXattrs } from "./native.js";
-import { octalField, stringField } from "./tar-fields.js";
-import { decodeName, fsPath } from "./raw-names.js";
+import { scanTar, T_FILE, T_LINK, type TarEntry } from "./tar-fields.js";
+import { fsPath } from "./raw-names.js";
 import type { SplicePlan } from "./splice.js";
 import type { DiffEntry } from "./types.js";
 
-/** One entry of the earlier tar: its path (no trailing slash), tar type flag and bytes [start, end). */
-interface TarEntry {
-  readonly path: string;
-  readonly type: number;
-  readonly start: number;
-  readonly end: number;
-}
-
-const ZERO_BLOCK = Buffer.alloc(512);
-const T_FILE = 0x30; // '0'
-const T_DIR = 0x35; // '5'
-const T_PAX = 0x78; // 'x'
-/** Types the exporter writes and this splice can carry: file, symlink, char, block, dir, fifo ('1' links are not). */
-const CARRIED = new Set([0x30, 0x32, 0x33, 0x34, 0x35, 0x36]);
-
-/** Every entry of a tar written by exportLayer, in order; undefined when it holds anything this splice does not carry. */
-export function indexTarEntries(path: string): TarEntry[] | undefined {
-  const fd = openSync(path, "r");
-  try {
-    const out: TarEntry[] = [];
-    const window = 8 << 20;
-    let buf = Buffer.allocUnsafe(window);
-    let at = 0;
-    let have = 0;
-    const get = (pos: number, len: number): Buffer | undefined => {
-      if (pos < at || pos + len > at + have) {
-        if (len > buf.length) buf = Buffer.allocUnsafe(len);
-        have = readSync(fd, buf, 0, buf.length, pos);
-        at = pos;
-        if (have < len) return undefined;
-      }
-      return buf.subarray(pos - at, pos - at + len);
-    };
-    let pos = 0;
-    for (;;) {
-      const start = pos;
-      let h = get(pos, 512);
-      if (!h) return undefined;
-      if (h.equals(ZERO_BLOCK)) return out;
-      let paxPath: string | undefined;
-      if (h[156] === T_PAX) {
-        const size = octalField(h, 124, 12);
-        if (size === undefined) return undefined;
-        const body = get(pos + 512, size);
-        if (!body) return undefined;
-        const pax = parsePax(Buffer.from(body));
-        const raw = pax.get("path");
-        paxPath = raw === undefined ? undefined : decodeName(raw);
-        pos += 512 + Math.ceil(size / 512) * 512;
-        h = get(pos, 512);
-        if (!h) return undefined;
-      }
-      const type = h[156]!;
-      if (!CARRIED.has(type)) return undefined;
-      const size = octalField(h, 124, 12);
-      if (size === undefined) return undefined;
-      let name = paxPath;
-      if (name === undefined) {
-        const prefix = h[345] === 0 ? "" : stringField(h, 345, 155);
-        const base = stringField(h, 0, 100);
-        name = prefix ? `${prefix}/${base}` : base;
-      }
-      if (type === T_DIR && name.endsWith("/")) name = name.slice(0, -1);
-      const slash = name.lastIndexOf("/");
-      if (name.startsWith(".wh.", slash + 1)) return undefined; // whiteouts and opaque markers: walk instead
-      pos += 512 + (type === T_FILE ? Math.ceil(size / 512) * 512 : 0);
-      out.push({ path: name, type, start, end: pos });
-    }
-  } finally {
-    closeSync(fd);
+/** Every entry of a tar written by exportLayer; undefined when it holds anything this splice does not carry. */
+function indexTarEntries(path: string): TarEntry[] | undefined {
+  const entries = scanTar(path);
+  if (!entries) return undefined;
+  for (const e of entries) {
+    if (e.type === T_LINK) return undefined; // hard links: the writer's order decides which one is the file
+    if (e.path.startsWith(".wh.", e.path.lastIndexOf("/") + 1)) return undefined; // whiteouts and opaque markers: walk instead
   }
+  return entries;
 }
 
 /** Layer order of two entry paths: component by component, each by UTF-16 code units (as walkUpper sorts). */

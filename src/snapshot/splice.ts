@@ -11,9 +11,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { Readable, type Writable } from "node:stream";
 import tar from "tar-stream";
 import { isLayerXattr, mtimeSeconds, writeLayerBlob, writeLayerTar, type ExportOptions } from "./diff.js";
-import { parsePax } from "./layer-stream.js";
-import { octalField, stringField } from "./tar-fields.js";
-import { decodeName } from "./raw-names.js";
+import { scanTar, T_FILE } from "./tar-fields.js";
 import type { DiffEntry, DiffSource, LayerDescriptor } from "./types.js";
 
 /** One regular-file entry of the earlier tar: its bytes [start, end) (PAX header included) and header fields. */
@@ -39,71 +37,21 @@ export interface SplicePlan {
   readonly copied: number;
 }
 
-const ZERO_BLOCK = Buffer.alloc(512);
-
-/** Sequential positional reader over a file with one growing window. */
-class Window {
-  readonly #fd: number;
-  #buf = Buffer.alloc(0);
-  #at = 0;
-  constructor(fd: number) {
-    this.#fd = fd;
-  }
-  /** `len` bytes at `pos` (shorter at end of file). */
-  get(pos: number, len: number): Buffer {
-    if (pos < this.#at || pos + len > this.#at + this.#buf.length) {
-      const size = Math.max(len, 8 << 20);
-      const buf = Buffer.allocUnsafe(size);
-      const n = readSync(this.#fd, buf, 0, size, pos);
-      this.#buf = buf.subarray(0, n);
-      this.#at = pos;
-    }
-    return this.#buf.subarray(pos - this.#at, pos - this.#at + len);
-  }
-}
-
 /** Regular-file entries of a tar written by exportLayer, by path; undefined when the tar holds anything unexpected. */
 export function indexTar(path: string): Map<string, OldEntry> | undefined {
-  const fd = openSync(path, "r");
-  try {
-    const w = new Window(fd);
-    const out = new Map<string, OldEntry>();
-    let pos = 0;
-    for (;;) {
-      const start = pos;
-      let h = w.get(pos, 512);
-      if (h.length < 512) return undefined;
-      if (h.equals(ZERO_BLOCK)) return out;
-      let pax: Map<string, Buffer> | undefined;
-      if (String.fromCharCode(h[156]!) === "x") {
-        const size = octalField(h, 124, 12);
-        if (size === undefined) return undefined;
-        pax = parsePax(Buffer.from(w.get(pos + 512, size)));
-        pos += 512 + Math.ceil(size / 512) * 512;
-        h = w.get(pos, 512);
-        if (h.length < 512) return undefined;
-      }
-      const type = String.fromCharCode(h[156]!);
-      if (!"0125634".includes(type) || h[156] === 0) return undefined;
-      const size = octalField(h, 124, 12);
-      const mode = octalField(h, 100, 8);
-      const uid = octalField(h, 108, 8);
-      const gid = octalField(h, 116, 8);
-      const mtime = octalField(h, 136, 12);
-      if (size === undefined || mode === undefined || uid === undefined || gid === undefined || mtime === undefined) return undefined;
-      const prefix = stringField(h, 345, 155);
-      const paxPath = pax?.get("path");
-      const name = paxPath !== undefined ? decodeName(paxPath) : (prefix ? `${prefix}/${stringField(h, 0, 100)}` : stringField(h, 0, 100));
-      pos += 512 + (type === "0" ? Math.ceil(size / 512) * 512 : 0);
-      if (type !== "0") continue;
-      const xattrs = new Map<string, Buffer>();
-      for (const [k, v] of pax ?? []) if (k.startsWith("SCHILY.xattr.")) xattrs.set(k.slice(13), v);
-      const num = (k: string, v: number): number => (pax?.has(k) ? Number(pax.get(k)!.toString("latin1")) : v);
-      out.set(name, { start, end: pos, mode, uid: num("uid", uid), gid: num("gid", gid), mtime: num("mtime", mtime), size, xattrs });
-    }
-  } finally {
-    closeSync(fd);
+  const entries = scanTar(path);
+  if (!entries) return undefined;
+  const out = new Map<string, OldEntry>();
+  for (const e of entries) {
+    const { mode, uid, gid, mtime, pax } = e;
+    if (mode === undefined || uid === undefined || gid === undefined || mtime === undefined) return undefined;
+    if (e.type !== T_FILE) continue;
+    const xattrs = new Map<string, Buffer>();
+    for (const [k, v] of pax ?? []) if (k.startsWith("SCHILY.xattr.")) xattrs.set(k.slice(13), v);
+    const num = (k: string, v: number): number => (pax?.has(k) ? Number(pax.get(k)!.toString("latin1")) : v);
+    out.set(e.path, { start: e.start, end: e.end, mode, uid: num("uid", uid), gid: num("gid", gid), mtime: num("mtime", mtime), size: e.size, xattrs });
   }
+  return out;
 }
 
 /** Whether the old entry's recorded xattrs are what the writer would record for `b` (layer xattrs only). */
