@@ -3,8 +3,8 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { sha256, digestHex, type Digest } from "../util/digest.js";
-import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, planDerivedSplice, planSplice, writeSplicedLayer, type Compression, type DiffSource, type Snapshotter, type SplicePlan } from "../snapshot/index.js";
-import { readDerivedLayer } from "./incremental.js";
+import { LAYER_MEDIA_TYPES, applyLayer, createCompressor, exportLayer, planDerivedSplice, planSplice, writeSplicedLayer, type Compression, type Snapshotter, type SplicePlan } from "../snapshot/index.js";
+import { readDerivedLayer, type DerivedLayer } from "./incremental.js";
 import { deriveVariant, recordVariant, tempName, withLock, writeFileAtomic, type ContentStore, type DerivedVariant, type RootLayout } from "../store/index.js";
 import type { ActiveRef, BlobFetcher, BuildRef, ExportedLayer, LayerBlob, RefLayer, RefView } from "./types.js";
 
@@ -237,9 +237,10 @@ export class RefManager {
       });
     }
     // A layer cloned from an exported one: splice that tar without walking the layer; else walk (and maybe splice).
-    let plan = await this.#derivedSplice(layer.snapshot, opts);
+    const from = await this.#cloneSource(layer.snapshot);
+    let plan = from && (await this.#derivedSplice(layer.snapshot, from, opts));
     const diff = plan ? undefined : await this.#snap.diff(layer.snapshot);
-    if (diff) plan = await this.#splicePlan(layer.snapshot, diff, opts);
+    if (diff && from) plan = planSplice(diff, this.#store.path(from.plain.digest), new Set(from.derived.changed), { sourceDateEpoch: opts.sourceDateEpoch });
     const writer = await this.#store.writer();
     let desc;
     try {
@@ -263,27 +264,26 @@ export class RefManager {
   }
 
   /**
-   * The splice of a layer cloned from another (incremental.ts) planned from what was written and removed since
-   * the clone, without a walk: needs the other layer's uncompressed tar written under the same SOURCE_DATE_EPOCH.
+   * For a layer cloned from another (incremental.ts): what was written and removed since the clone, and the other
+   * layer's stored uncompressed tar with the SOURCE_DATE_EPOCH it was written with; undefined for any other layer.
    */
-  async #derivedSplice(snapshot: string, opts: ExportLayerOptions): Promise<SplicePlan | undefined> {
-    if (!this.#snap.layerDir) return undefined;
-    const derived = await readDerivedLayer(this.#layout, snapshot);
-    if (!derived?.removed) return undefined;
-    const meta = await this.#readMeta(derived.from);
-    const plain = meta?.epoch === opts.sourceDateEpoch ? meta?.blobs.find((b) => mediaTypeCompression(b.mediaType) === "none") : undefined;
-    if (!plain || !(await this.#store.has(plain.digest))) return undefined;
-    const dir = await this.#snap.layerDir(snapshot);
-    return dir === undefined ? undefined : planDerivedSplice(dir, this.#store.path(plain.digest), new Set(derived.changed), derived.removed);
-  }
-
-  /** A splice of the uncompressed tar of the layer this one was cloned from (incremental.ts), when it is stored. */
-  async #splicePlan(snapshot: string, diff: DiffSource, opts: ExportLayerOptions): Promise<SplicePlan | undefined> {
+  async #cloneSource(snapshot: string): Promise<{ derived: DerivedLayer; plain: LayerBlob; epoch: number | undefined } | undefined> {
     const derived = await readDerivedLayer(this.#layout, snapshot);
     const meta = derived && (await this.#readMeta(derived.from));
     const plain = meta?.blobs.find((b) => mediaTypeCompression(b.mediaType) === "none");
     if (!derived || !plain || !(await this.#store.has(plain.digest))) return undefined;
-    return planSplice(diff, this.#store.path(plain.digest), new Set(derived.changed), { sourceDateEpoch: opts.sourceDateEpoch });
+    return { derived, plain, epoch: meta!.epoch };
+  }
+
+  /**
+   * The splice of a cloned layer planned from what was written and removed since the clone, without a walk: needs
+   * the other layer's tar written under the same SOURCE_DATE_EPOCH (its copied entries keep their times).
+   */
+  async #derivedSplice(snapshot: string, from: { derived: DerivedLayer; plain: LayerBlob; epoch: number | undefined }, opts: ExportLayerOptions): Promise<SplicePlan | undefined> {
+    const { derived, plain, epoch } = from;
+    if (!this.#snap.layerDir || !derived.removed || epoch !== opts.sourceDateEpoch) return undefined;
+    const dir = await this.#snap.layerDir(snapshot);
+    return dir === undefined ? undefined : planDerivedSplice(dir, this.#store.path(plain.digest), new Set(derived.changed), derived.removed);
   }
 
   /** The `compression` blob of an uncompressed layer blob (fetched first if a shared cache has it). Deduped. */
