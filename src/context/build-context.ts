@@ -133,14 +133,7 @@ export class BuildContext {
    * hashing (see selection-memo.ts for the racy-second rule).
    */
   checksum(selector: Selector): Promise<Digest> {
-    const key = selectionKey(selector, this.#tree.ignore.text);
-    let p = this.#sums.get(key);
-    if (p === undefined) {
-      p = this.#checksum(selector, key);
-      this.#sums.set(key, p);
-      p.catch(() => this.#sums.delete(key));
-    }
-    return p;
+    return this.#once(this.#sums, selector, (key) => this.#checksum(selector, key));
   }
 
   async #checksum(selector: Selector, key: string): Promise<Digest> {
@@ -184,12 +177,12 @@ export class BuildContext {
     });
   }
 
-  /** `compute()` once per selection key in `memo` (a failure is not kept). */
-  #once<T>(memo: Map<string, Promise<T>>, selector: Selector, compute: () => Promise<T>): Promise<T> {
+  /** `compute(key)` once per selection key in `memo` (a failure is not kept). */
+  #once<T>(memo: Map<string, Promise<T>>, selector: Selector, compute: (key: string) => Promise<T>): Promise<T> {
     const key = selectionKey(selector, this.#tree.ignore.text);
     let p = memo.get(key);
     if (p === undefined) {
-      p = compute();
+      p = compute(key);
       memo.set(key, p);
       p.catch(() => memo.delete(key));
     }
