@@ -4,13 +4,13 @@
  * runs as session root, which is the invoking user on the host) and keep modes, symlinks, hard links and mtimes;
  * the tar keeps the image's own owners. With SOURCE_DATE_EPOCH every mtime becomes the epoch, as BuildKit does.
  */
-import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
 import { chmod, copyFile, link, lstat, lutimes, mkdir, readlink, rm, symlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { decodeName, fsPath, writeLayerTar, type DiffEntry, type DiffSource } from "../snapshot/index.js";
+import { fsPath, sortedNames, writeLayerTar, type DiffEntry, type DiffSource } from "../snapshot/index.js";
 import { ExportError } from "./errors.js";
 
 /** Options of the filesystem outputs. */
@@ -27,8 +27,8 @@ function walkTree(root: string, sourceDateEpoch?: number): DiffEntry[] {
   const out: DiffEntry[] = [];
   const epochMs = sourceDateEpoch === undefined ? undefined : BigInt(sourceDateEpoch) * 1000n;
   const walk = (rel: string): void => {
-    // As bytes: a name that is not UTF-8 keeps its bytes (decodeName) instead of vanishing in decoding.
-    const names = readdirSync(fsPath(rel === "" ? root : join(root, rel)), { encoding: "buffer" }).map(decodeName).sort();
+    // A name that is not UTF-8 keeps its bytes instead of vanishing in decoding.
+    const names = sortedNames(rel === "" ? root : join(root, rel));
     for (const name of names) {
       const path = rel === "" ? name : `${rel}/${name}`;
       let stat = lstatSync(fsPath(join(root, path)), { bigint: true });

@@ -22,5 +22,5 @@ export { gzipBackendStatus, type CompressorBackends, type GzipBackendStatus } fr
 export { LayerError, SnapshotError } from "./errors.js";
 export { fsdStatus } from "./fsd.js";
 export { lstatDir, type DirChild } from "./lstat-dir.js";
-export { decodeName, fsPath } from "./raw-names.js";
+export { fsPath, sortedNames } from "./raw-names.js";
 export { isPortableXattr, readXattrs, writeXattrs } from "./native.js";

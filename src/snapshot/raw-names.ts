@@ -6,6 +6,7 @@
  * into the bytes for fs calls, rawBytes() for tar headers; names that are UTF-8 stay plain strings throughout.
  */
 import { isUtf8 } from "node:buffer";
+import { readdirSync } from "node:fs";
 
 const ESC_LO = 0xdc80;
 const ESC_HI = 0xdcff;
@@ -65,4 +66,9 @@ export function rawBytes(s: string): Buffer {
 /** A path for Node's fs calls: the string itself, or its bytes when it holds escaped bytes. */
 export function fsPath(s: string): string | Buffer {
   return hasEscapes(s) ? rawBytes(s) : s;
+}
+
+/** The names in directory `dir`, sorted (layer order within a directory), each kept exact with decodeName. */
+export function sortedNames(dir: string): string[] {
+  return readdirSync(fsPath(dir), { encoding: "buffer" }).map(decodeName).sort();
 }

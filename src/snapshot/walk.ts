@@ -2,11 +2,11 @@
  * Builds DiffSources. Walks use the synchronous fs calls on purpose: lstat/readdir of a few thousand entries is
  * several times faster without the thread-pool round trip, and a walk touches only one snapshot's changes.
  */
-import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { readXattrs, readXattrsTree, type XattrMap } from "./native.js";
 import type { DiffEntry, DiffSource } from "./types.js";
-import { decodeName, fsPath } from "./raw-names.js";
+import { fsPath, sortedNames } from "./raw-names.js";
 import { ancestors, unchangedPaths, type Candidate } from "./compare.js";
 
 /** Sort key: a dir, then its opaque marker, then its whiteouts, then its children, each group by name. */
@@ -79,8 +79,8 @@ export async function walkUpper(upper: string, lower?: string): Promise<DiffSour
   const entries: DiffEntry[] = [];
   const cands: Candidate[] = [];
   const walk = (rel: string, below: boolean): void => {
-    // Names as bytes: one that is not UTF-8 keeps its bytes (raw-names.ts) instead of vanishing in decoding.
-    const names = readdirSync(fsPath(rel === "" ? upper : join(upper, rel)), { encoding: "buffer" }).map(decodeName).sort();
+    // A name that is not UTF-8 keeps its bytes (raw-names.ts) instead of vanishing in decoding.
+    const names = sortedNames(rel === "" ? upper : join(upper, rel));
     const stats: BigIntStats[] = [];
     const lowers: (BigIntStats | undefined)[] = [];
     for (const name of names) {
